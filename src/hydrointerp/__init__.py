@@ -1,0 +1,31 @@
+"""hydrointerp: regional CNN-LSTM streamflow models and their interpretation.
+
+Implements Anderson & Radic (2022, HESS; 2022, Frontiers in Water) and goes further: the published
+Keras models load without TensorFlow, every experiment also runs on a process simulator with known
+truth, and the perturbation experiments run on a fast engine that encodes each day once.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__version__ = "0.1.0"
+
+_LAZY = {
+    "load_keras_model": "hydrointerp.models.keras_import",
+    "load_model": "hydrointerp.models.saved",
+    "CNNLSTM": "hydrointerp.models.cnn_lstm",
+    "Ensemble": "hydrointerp.models.ensemble",
+}
+
+
+def __getattr__(name: str) -> Any:
+    """Import the public API lazily so that ``import hydrointerp`` stays fast."""
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(name)
+
+
+__all__ = ["__version__", *_LAZY]

@@ -1,0 +1,5 @@
+"""CLI verbs: run."""
+
+from __future__ import annotations
+
+from hydrointerp.cli.app import app  # noqa: F401

@@ -1,0 +1,1 @@
+"""Data sources turned into the project's data model (RegionData)."""

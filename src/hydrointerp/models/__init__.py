@@ -1,0 +1,1 @@
+"""CNN-LSTM models, Keras import and ensembles."""

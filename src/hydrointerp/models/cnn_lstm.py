@@ -1,0 +1,191 @@
+"""The published CNN-LSTM (Anderson & Radic 2022) in PyTorch, with a fast overlapping-window path.
+
+The time-distributed CNN encodes each daily frame to a feature vector; an LSTM runs over the
+look-back window; a dense head maps the last hidden state to every station. Because the CNN sees
+one day at a time, a year of overlapping windows needs each distinct day encoded only once
+(:meth:`CNNLSTM.predict_block`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+import torch
+from torch import nn
+
+
+@dataclass(frozen=True)
+class Architecture:
+    """Sizes of every layer. Defaults are the published bulk model (METHODS.md section 2.1).
+
+    ``conv_filters[i]`` filters of ``conv_kernels[i]`` x ``conv_kernels[i]`` (ReLU, same padding);
+    a 2x2 max-pool follows conv layer ``pool_after`` (0-based); then a global max-pool,
+    dropout, an LSTM and a linear dense head of ``n_out`` units.
+    """
+
+    n_out: int = 226
+    in_channels: int = 3
+    conv_filters: tuple[int, ...] = (32, 16, 16, 32, 32)
+    conv_kernels: tuple[int, ...] = (1, 3, 3, 3, 3)
+    pool_after: int = 2
+    dropout: float = 0.1
+    lstm_units: int = 80
+    extra: dict = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        """Plain dict for JSON/YAML."""
+        d = asdict(self)
+        d["conv_filters"] = list(self.conv_filters)
+        d["conv_kernels"] = list(self.conv_kernels)
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict) -> Architecture:
+        """Inverse of :meth:`to_dict`."""
+        d = dict(d)
+        d["conv_filters"] = tuple(d["conv_filters"])
+        d["conv_kernels"] = tuple(d["conv_kernels"])
+        return cls(**d)
+
+
+class CNNLSTM(nn.Module):
+    """Time-distributed CNN + LSTM + dense head.
+
+    Input ``x[B, T, H, W, C]`` (channels last, as the published data); output ``y[B, n_out]``.
+    """
+
+    def __init__(self, arch: Architecture | None = None, **kwargs: object) -> None:
+        super().__init__()
+        self.arch = arch if arch is not None else Architecture(**kwargs)  # type: ignore[arg-type]
+        a = self.arch
+        if len(a.conv_filters) != len(a.conv_kernels):
+            raise ValueError("conv_filters and conv_kernels must have the same length")
+        layers: list[nn.Module] = []
+        c_in = a.in_channels
+        for i, (f, k) in enumerate(zip(a.conv_filters, a.conv_kernels, strict=True)):
+            layers += [nn.Conv2d(c_in, f, k, padding=k // 2), nn.ReLU()]
+            if i == a.pool_after:
+                layers.append(nn.MaxPool2d(2))
+            c_in = f
+        self.cnn = nn.Sequential(*layers)
+        self.n_features = c_in
+        self.dropout = nn.Dropout(a.dropout)
+        self.lstm = nn.LSTM(c_in, a.lstm_units, batch_first=True)
+        self.head = nn.Linear(a.lstm_units, a.n_out)
+        self.reset_parameters_keras()
+
+    # ----------------------------------------------------------------- initialisation
+    def reset_parameters_keras(self) -> None:
+        """Keras defaults: Glorot-uniform kernels, zero biases, orthogonal recurrent kernel,
+        forget-gate bias 1 (``unit_forget_bias``)."""
+        for m in self.cnn:
+            if isinstance(m, nn.Conv2d):
+                nn.init.xavier_uniform_(m.weight)
+                nn.init.zeros_(m.bias)
+        u = self.arch.lstm_units
+        # Keras draws one Glorot matrix over the whole (in, 4u) kernel; the bound matches that.
+        bound = float(np.sqrt(6.0 / (self.n_features + 4 * u)))
+        nn.init.uniform_(self.lstm.weight_ih_l0, -bound, bound)
+        w_hh = torch.empty(u, 4 * u)
+        nn.init.orthogonal_(w_hh)
+        with torch.no_grad():
+            self.lstm.weight_hh_l0.copy_(w_hh.T)
+            self.lstm.bias_ih_l0.zero_()
+            self.lstm.bias_hh_l0.zero_()
+            self.lstm.bias_ih_l0[u : 2 * u] = 1.0
+        nn.init.xavier_uniform_(self.head.weight)
+        nn.init.zeros_(self.head.bias)
+
+    # ----------------------------------------------------------------- building blocks
+    @property
+    def device(self) -> torch.device:
+        """Device of the parameters."""
+        return self.head.weight.device
+
+    def encode_days(self, frames: torch.Tensor) -> torch.Tensor:
+        """The time-distributed CNN alone: ``frames[D, H, W, C] -> features[D, F]``."""
+        z = self.cnn(frames.permute(0, 3, 1, 2))
+        return torch.amax(z, dim=(2, 3))
+
+    def run_lstm(self, features: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Run the LSTM step by step from zero state.
+
+        Returns ``(h_seq[B, T, U], c_seq[B, T, U])``: every step's hidden and cell state.
+        """
+        b, t, _ = features.shape
+        u = self.arch.lstm_units
+        w_ih, w_hh = self.lstm.weight_ih_l0, self.lstm.weight_hh_l0
+        bias = self.lstm.bias_ih_l0 + self.lstm.bias_hh_l0
+        x_proj = features @ w_ih.T + bias
+        h = features.new_zeros(b, u)
+        c = features.new_zeros(b, u)
+        hs, cs = [], []
+        for step in range(t):
+            gates = x_proj[:, step] + h @ w_hh.T
+            i, f, g, o = gates.chunk(4, dim=1)
+            c = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
+            h = torch.sigmoid(o) * torch.tanh(c)
+            hs.append(h)
+            cs.append(c)
+        return torch.stack(hs, 1), torch.stack(cs, 1)
+
+    def last_hidden(self, features: torch.Tensor) -> torch.Tensor:
+        """Last hidden state of the LSTM over ``features[B, T, F]`` (fused kernel)."""
+        _, (h, _) = self.lstm(features)
+        return h[0]
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """``x[B, T, H, W, C] -> y[B, n_out]`` (the plain per-window path)."""
+        b, t = x.shape[:2]
+        feats = self.encode_days(x.reshape(b * t, *x.shape[2:])).reshape(b, t, -1)
+        return self.head(self.last_hidden(self.dropout(feats)))
+
+    # ----------------------------------------------------------------- fast inference
+    @torch.inference_mode()
+    def predict_block(
+        self,
+        frames: torch.Tensor | np.ndarray,
+        targets: Sequence[int] | np.ndarray,
+        lookback: int = 365,
+        chunk: int = 2048,
+    ) -> torch.Tensor:
+        """Predict many overlapping windows, encoding each distinct day once.
+
+        Parameters
+        ----------
+        frames
+            ``[D, H, W, C]`` or ``[P, D, H, W, C]`` (P perturbed copies) of normalised input days.
+        targets
+            Target indices ``t`` with ``lookback <= t <= D``; the window for ``t`` is
+            ``frames[..., t - lookback : t, :, :, :]`` (the days before the target).
+        lookback
+            Window length in days.
+        chunk
+            Windows per LSTM call (memory bound).
+
+        Returns
+        -------
+        torch.Tensor
+            ``[len(targets), n_out]`` or ``[P, len(targets), n_out]`` on the CPU.
+        """
+        self.eval()
+        x = torch.as_tensor(frames, dtype=torch.float32)
+        single = x.ndim == 4
+        if single:
+            x = x[None]
+        p, d = x.shape[:2]
+        t = torch.as_tensor(np.asarray(targets), dtype=torch.long)
+        if t.numel() and (int(t.min()) < lookback or int(t.max()) > d):
+            found = f"{int(t.min())}..{int(t.max())}"
+            raise ValueError(f"targets must lie in [{lookback}, {d}], got {found}")
+        feats = self.encode_days(x.reshape(p * d, *x.shape[2:]).to(self.device)).reshape(p, d, -1)
+        idx = t[:, None] - lookback + torch.arange(lookback)[None, :]
+        flat = feats[:, idx.to(self.device)].reshape(p * len(t), lookback, -1)
+        if len(flat):
+            out = torch.cat([self.head(self.last_hidden(c)) for c in flat.split(chunk)])
+        else:
+            out = feats.new_zeros(0, self.arch.n_out)
+        out = out.reshape(p, len(t), -1).cpu()
+        return out[0] if single else out
