@@ -176,13 +176,32 @@ def _check_axes(ds: xr.Dataset, source: str) -> None:
         _fail("unknown channel names", source, "channel", list(CHANNELS), unknown)
 
 
+def weather_end(ds: xr.Dataset) -> pd.Timestamp:
+    """Last day with weather: ``attrs['weather_end']`` or the last time step.
+
+    A region may carry flow one day (or more) past its weather, as the published mini year does:
+    a target day's window ends the day before, so the last target needs no weather of its own.
+    """
+    end = ds.attrs.get("weather_end")
+    return pd.Timestamp(end) if end else pd.Timestamp(ds["time"].values[-1])
+
+
+def is_normalised(ds: xr.Dataset) -> bool:
+    """True when ``weather`` and ``flow`` hold normalised values (the published mini year)."""
+    return str(ds.attrs.get("normalised", "false")).lower() in ("1", "true", "yes")
+
+
 def _check_values(ds: xr.Dataset, source: str) -> None:
-    weather = ds["weather"].values
+    end = weather_end(ds)
+    weather = ds["weather"].sel(time=slice(None, end)).values
     if not np.all(np.isfinite(weather)):
         n_bad = int((~np.isfinite(weather)).sum())
         _fail("weather contains NaN or inf", source, "weather", "finite values", f"{n_bad} bad")
-    if "precip" in [str(c) for c in ds["channel"].values]:
-        p = ds["weather"].sel(channel="precip").values
+    tail = ds["weather"].sel(time=slice(end + pd.Timedelta(days=1), None)).values
+    if tail.size and not np.all(np.isnan(tail)):
+        _fail("weather after weather_end must be NaN", source, "weather", "NaN", "values")
+    if "precip" in [str(c) for c in ds["channel"].values] and not is_normalised(ds):
+        p = ds["weather"].sel(channel="precip", time=slice(None, end)).values
         if p.min() < 0:
             _fail("negative precipitation", source, "weather[precip]", ">= 0", float(p.min()))
     mask = ds["basin_mask"].values
