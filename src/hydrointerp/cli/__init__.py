@@ -18,6 +18,7 @@ from hydrointerp.cli import (  # noqa: E402,F401  isort: skip
     train_cmds,
     io_cmds,
     experiment_cmds,
+    interp_cmds,
     run_cmds,
 )
 

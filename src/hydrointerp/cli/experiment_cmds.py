@@ -2,4 +2,4 @@
 
 from __future__ import annotations
 
-from hydrointerp.cli.app import app  # noqa: F401
+from hydrointerp.cli.app import app, experiment_app  # noqa: F401
