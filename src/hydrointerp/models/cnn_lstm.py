@@ -74,6 +74,7 @@ class CNNLSTM(nn.Module):
         self.dropout = nn.Dropout(a.dropout)
         self.lstm = nn.LSTM(c_in, a.lstm_units, batch_first=True)
         self.head = nn.Linear(a.lstm_units, a.n_out)
+        self.provenance: dict = {}
         self.reset_parameters_keras()
 
     # ----------------------------------------------------------------- initialisation
