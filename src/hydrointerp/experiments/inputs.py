@@ -176,31 +176,10 @@ def _shared_root(data: Path | None, shared: str | os.PathLike[str] | None) -> Pa
     return find_shared(shared)
 
 
-def _basin_outlines(path: Path, station_ids: Sequence[str]) -> list[np.ndarray | None]:
-    import geopandas as gpd
-
-    if not path.is_file():
-        raise DataError("basin outlines not found", source=str(path))
-    table = gpd.read_file(path)
-    by_id = {str(i): g for i, g in zip(table["id"], table.geometry, strict=True)}
-    outlines: list[np.ndarray | None] = []
-    for sid in station_ids:
-        geom = by_id.get(str(sid))
-        if geom is None or geom.is_empty:
-            outlines.append(None)
-            continue
-        poly = geom.geoms[0] if geom.geom_type == "MultiPolygon" else geom
-        outlines.append(np.asarray(poly.exterior.coords)[:, :2])
-    return outlines
-
-
 def _mini_stations(shared_dir: Path, region: xr.Dataset, clusters: str | None) -> xr.Dataset:
+    from hydrointerp.io.geo import in_near_mask, read_outlines
+
     ids = [str(s) for s in region["station"].values]
-    data_dir = shared_dir / "data"
-    glacier = pd.read_csv(
-        data_dir / "station_attributes" / "station_glacier_226.csv", dtype={"id": str}
-    )
-    gf = dict(zip(glacier["id"].str.strip(), glacier["glacier_fraction"], strict=True))
     lat = region["station_lat"].values
     lon = region["station_lon"].values
     if clusters is not None:
@@ -210,23 +189,10 @@ def _mini_stations(shared_dir: Path, region: xr.Dataset, clusters: str | None) -
         from hydrointerp.training.cluster import cluster_stations
 
         labels = np.asarray(cluster_stations(read_flowseason(shared_dir), lat, lon).values)
-    outlines = _basin_outlines(data_dir / "basins" / "stationBasins_partial_226.geojson", ids)
-    in_near = _in_near(outlines, ids, lon, lat, region)
-    return _station_table(ids, lat, lon, [gf.get(s, 0.0) for s in ids], labels, in_near)
-
-
-def _in_near(outlines, ids, lon, lat, region: xr.Dataset) -> xr.DataArray:
-    try:
-        from hydrointerp.io.geo import in_near_mask
-    except ImportError:
-        return in_near_vertices(outlines, ids, lon, lat, region["lat"].values, region["lon"].values)
-    mask = in_near_mask(outlines, ids, lon, lat, region["lat"].values, region["lon"].values)
-    return xr.DataArray(
-        np.asarray(mask, dtype=bool),
-        dims=("station", "lat", "lon"),
-        coords={"station": list(ids), "lat": region["lat"].values, "lon": region["lon"].values},
-        name="in_near",
-    )
+    outlines = read_outlines(shared_dir / "data" / "basins" / "stationBasins_partial_226.geojson")
+    in_near = in_near_mask(outlines, ids, lon, lat, region["lat"].values, region["lon"].values)
+    gf = region["glacier_fraction"].values
+    return _station_table(ids, lat, lon, gf, labels, in_near.astype(bool))
 
 
 # ------------------------------------------------------------------------- physical regions
@@ -237,7 +203,15 @@ def _region_frames(region: xr.Dataset, normaliser: object | None) -> tuple[xr.Da
     weather = region["weather"].sel(time=slice(None, weather_end(region)))
     chans = [str(c) for c in region["channel"].values]
     if is_normalised(region):
-        mean, std = _channel_constants(PUBLISHED_CHANNEL_MEAN, PUBLISHED_CHANNEL_STD, chans)
+        attrs = region.attrs
+        mean = {
+            c: float(attrs.get(f"normalisation_{c}_mean_K", PUBLISHED_CHANNEL_MEAN[c]))
+            for c in chans
+        }
+        std = {
+            c: float(attrs.get(f"normalisation_{c}_std_K", PUBLISHED_CHANNEL_STD[c])) for c in chans
+        }
+        mean, std = _channel_constants(mean, std, chans)
         return weather.astype(np.float32), region["flow"], mean, std
     if normaliser is None:
         raise DataError(
