@@ -221,15 +221,10 @@ def _region_frames(region: xr.Dataset, normaliser: object | None) -> tuple[xr.Da
             expected="normaliser.nc beside region.nc or in the run dir",
             found="none",
         )
-    frames = normaliser.transform_weather(weather)
+    frames = normaliser.transform_weather(region)
     flow = normaliser.transform_flow(region["flow"])
-    mean = dict(
-        zip(chans, np.asarray(normaliser.weather_mean.sel(channel=chans)).tolist(), strict=True)
-    )
-    std = dict(
-        zip(chans, np.asarray(normaliser.weather_std.sel(channel=chans)).tolist(), strict=True)
-    )
-    m, s = _channel_constants(mean, std, chans)
+    m = normaliser.channel_mean.sel(channel=chans).rename("channel_mean")
+    s = normaliser.channel_std.sel(channel=chans).rename("channel_std")
     return frames.astype(np.float32), flow, m, s
 
 
@@ -344,8 +339,8 @@ def _simulator(region: xr.Dataset, normaliser: object, lookback: int) -> Predict
         )
     return SimulatorPredictor(
         region,
-        normaliser.weather_mean,
-        normaliser.weather_std,
+        normaliser.channel_mean,
+        normaliser.channel_std,
         normaliser.flow_mean,
         normaliser.flow_std,
         lookback,
