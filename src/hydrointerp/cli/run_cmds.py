@@ -1,5 +1,47 @@
-"""CLI verbs: run."""
+"""CLI verb ``run``: one command for the whole study."""
 
 from __future__ import annotations
 
-from hydrointerp.cli.app import app  # noqa: F401
+from pathlib import Path
+
+import typer
+
+from hydrointerp.cli.app import app
+
+
+@app.command()
+def run(
+    config: str = typer.Argument(
+        ..., help="A run config YAML, or a built-in name: demo, reproduce-mini, tiny."
+    ),
+    out: Path | None = typer.Option(None, "--out", help="Run directory (default runs/NAME)."),
+    shared: Path | None = typer.Option(
+        None, "--shared", help="Shared data folder (mini year, published models)."
+    ),
+    force: list[str] = typer.Option(
+        [], "--force", help="Recompute this stage and everything downstream (repeatable)."
+    ),
+    workers: int | None = typer.Option(
+        None, "--workers", help="Dask workers on this machine (>1 starts a local cluster)."
+    ),
+    scheduler: str | None = typer.Option(
+        None, "--scheduler", help="Address of a running Dask scheduler, e.g. tcp://host:8786."
+    ),
+) -> None:
+    """Run a whole study: data, windows, ensemble, experiments, fidelity, figures, report.
+
+    Every stage writes its artefacts atomically into the run directory and is skipped when they
+    exist and its settings and inputs are unchanged, so a killed run resumes where it stopped.
+
+    Examples: ``hydrointerp run demo``;
+    ``hydrointerp run reproduce-mini --shared ../shared --out runs/mini``;
+    ``hydrointerp run my_region.yaml --force experiments --workers 4``.
+    """
+    from hydrointerp.pipeline import run_study
+
+    log = run_study(config, out, shared, force, workers, scheduler)
+    run_dir = out if out is not None else Path("runs") / log["name"]
+    report = Path(run_dir) / "report.html"
+    typer.echo(f"finished in {log['seconds']:.1f} s: {run_dir}")
+    if report.is_file():
+        typer.echo(f"report: {report}")

@@ -1,0 +1,191 @@
+"""Stages data -> windows -> clusters: the region, its normaliser and the station clusters."""
+
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import numpy as np
+import xarray as xr
+
+from hydrointerp.atomic import atomic_path
+from hydrointerp.config import MiniData, RawData, RunConfig, VirtualData
+from hydrointerp.errors import ConfigError, HydroInterpError
+from hydrointerp.pipeline.runner import RunContext
+
+REGION = "region.nc"
+NORMALISER = "normaliser.nc"
+CLUSTERS = "clusters.csv"
+
+
+class StageUnavailable(HydroInterpError):
+    """A stage whose implementing module is not installed in this version."""
+
+
+def need(module: str, stage: str) -> ModuleType:
+    """Import ``module`` or fail the stage with a clear message."""
+    try:
+        return importlib.import_module(module)
+    except ImportError as exc:
+        raise StageUnavailable(
+            f"stage '{stage}' needs {module}, which is not available in this installation"
+            f" ({exc}); leave the stage out of the config or install a version that has it"
+        ) from None
+
+
+def _shared(ctx: RunContext) -> Path:
+    from hydrointerp.shared import find_shared
+
+    data = ctx.config.data
+    explicit = data.shared if isinstance(data, MiniData) and data.shared else ctx.shared
+    return find_shared(explicit)
+
+
+# ------------------------------------------------------------------------------ data
+def region_from_config(ctx: RunContext) -> xr.Dataset:
+    """Build the RegionData the config asks for (virtual, mini year or raw files)."""
+    data = ctx.config.data
+    if isinstance(data, VirtualData):
+        virtual = need("hydrointerp.data.virtual", "data")
+        return virtual.generate_region(virtual.VirtualRegionConfig(**data.region))
+    if isinstance(data, MiniData):
+        from hydrointerp.data.mini import read_mini
+
+        return read_mini(_shared(ctx))
+    assert isinstance(data, RawData)
+    assemble = need("hydrointerp.io.assemble", "data")
+    return assemble.build_region(_raw_build_config(assemble, data))
+
+
+def _raw_build_config(assemble: ModuleType, data: RawData) -> Any:
+    if isinstance(data.build, dict):
+        loader = (
+            getattr(assemble, "parse_build_config", None)
+            or assemble.BuildRegionConfig.model_validate
+        )
+        return loader(data.build)
+    path = Path(data.build)
+    if not path.is_file():
+        raise ConfigError(f"data.build: build-region config not found: {path}")
+    loader = getattr(assemble, "load_build_config", None)
+    return loader(path) if loader is not None else path
+
+
+def run_data(ctx: RunContext) -> dict[str, Any]:
+    """Write ``region.nc``."""
+    from hydrointerp.data.region import save
+
+    region = region_from_config(ctx)
+    save(region, ctx.path(REGION))
+    return {
+        "stations": int(region.sizes["station"]),
+        "days": int(region.sizes["time"]),
+        "grid": [int(region.sizes["lat"]), int(region.sizes["lon"])],
+        "source": str(region.attrs.get("source", ctx.config.data.source)),
+    }
+
+
+def load_region(ctx: RunContext) -> xr.Dataset:
+    """The run's RegionData."""
+    from hydrointerp.data.region import load
+
+    return load(ctx.path(REGION))
+
+
+# --------------------------------------------------------------------------- windows
+def window_spec(cfg: RunConfig, region: xr.Dataset | None = None) -> Any:
+    """The :class:`~hydrointerp.data.windows.WindowSpec` of the config.
+
+    Missing split years default to the published split for the mini year (test = 2011) and, for
+    other regions, to the first 60 % / next 20 % / last 20 % of the target years.
+    """
+    from hydrointerp.data.windows import WindowSpec
+
+    w = cfg.windows
+    split = {"train": w.split.train, "val": w.split.val, "test": w.split.test}
+    if region is not None and any(v is None for v in split.values()):
+        split = {**_default_split(region, w.lookback), **{k: v for k, v in split.items() if v}}
+    kwargs = {f"{k}_years": tuple(v) for k, v in split.items() if v is not None}
+    return WindowSpec(lookback=w.lookback, missing_flow=w.missing_flow, **kwargs)
+
+
+def _default_split(region: xr.Dataset, lookback: int) -> dict[str, tuple[int, int]]:
+    years = np.unique(region["time"].dt.year.values)
+    first = int(years[0]) + int(np.ceil(lookback / 365.0))
+    usable = [int(y) for y in years if y >= first]
+    if len(usable) < 3:
+        only = (usable[-1], usable[-1]) if usable else (int(years[-1]), int(years[-1]))
+        return {"train": only, "val": only, "test": only}
+    n = len(usable)
+    n_test = max(1, round(0.2 * n))
+    n_val = max(1, round(0.2 * n))
+    n_train = n - n_val - n_test
+    return {
+        "train": (usable[0], usable[n_train - 1]),
+        "val": (usable[n_train], usable[n_train + n_val - 1]),
+        "test": (usable[n_train + n_val], usable[-1]),
+    }
+
+
+def run_windows(ctx: RunContext) -> dict[str, Any]:
+    """Fit the normaliser on the training years; write ``normaliser.nc``."""
+    from hydrointerp.data.windows import Normaliser, make_windows
+
+    region = load_region(ctx)
+    spec = window_spec(ctx.config, region)
+    norm = Normaliser().fit(region, spec.fit_years())
+    windows = make_windows(region, norm, spec)
+    norm.save(ctx.path(NORMALISER))
+    return {
+        "lookback": spec.lookback,
+        "split_years": {
+            "train": list(spec.train_years),
+            "val": list(spec.val_years),
+            "test": list(spec.test_years),
+        },
+        "n_windows": {k: int(len(v)) for k, v in windows.splits.items()},
+        "identity": bool(norm.identity),
+    }
+
+
+def load_windows(ctx: RunContext) -> Any:
+    """The run's :class:`~hydrointerp.data.windows.Windows` (rebuilt from region + normaliser)."""
+    from hydrointerp.data.windows import Normaliser, make_windows
+
+    region = load_region(ctx)
+    return make_windows(
+        region, Normaliser.load(ctx.path(NORMALISER)), window_spec(ctx.config, region)
+    )
+
+
+# -------------------------------------------------------------------------- clusters
+def n_clusters(cfg: RunConfig) -> int:
+    """Number of station clusters (fine-tuning and the experiments' groups)."""
+    if cfg.ensemble.mode == "import":
+        return cfg.ensemble.import_.n_clusters
+    return cfg.ensemble.fine_tune.n_clusters
+
+
+def run_clusters(ctx: RunContext) -> dict[str, Any]:
+    """Ward clustering of the stations on seasonal flow + location; write ``clusters.csv``."""
+    from hydrointerp.training import cluster
+
+    region = load_region(ctx)
+    if isinstance(ctx.config.data, MiniData):
+        from hydrointerp.data.mini import read_flowseason
+
+        season = read_flowseason(_shared(ctx))
+    else:
+        spec = window_spec(ctx.config, region)
+        season = cluster.seasonal_flow(region, spec.fit_years())
+    k = min(n_clusters(ctx.config), int(region.sizes["station"]))
+    labels = cluster.cluster_stations(
+        season, region["station_lat"].values, region["station_lon"].values, n_clusters=k
+    )
+    table = cluster.clusters_table(labels)
+    with atomic_path(ctx.path(CLUSTERS)) as tmp:
+        table.to_csv(tmp, index=False)
+    sizes = np.bincount(labels.values, minlength=k)
+    return {"n_clusters": k, "sizes": sizes.tolist(), "names": labels.attrs.get("cluster_names")}

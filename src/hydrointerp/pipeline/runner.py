@@ -1,0 +1,191 @@
+"""The stage runner: fingerprinted, resumable stages in one run directory.
+
+A stage's fingerprint is the hash of its name, its version, the config sections it reads and the
+fingerprints of the stages it depends on. After a stage has written its artefacts (atomically),
+its fingerprint is recorded in ``RUN_DIR/.stages/<stage>.json``. On the next run a stage is
+skipped when the recorded fingerprint equals the current one and all its artefacts exist; so a
+killed run resumes at the first unfinished stage, and a changed setting re-runs that stage and
+everything downstream of it only. ``force`` recomputes the named stages and their downstream.
+
+Test hook (for the test suite only): ``HYDROINTERP_FAIL_STAGE=<stage>`` makes the runner raise
+:class:`InjectedFailure` when it reaches that stage, as if the process were killed there.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from hydrointerp import __version__
+from hydrointerp.atomic import write_text
+from hydrointerp.config import RunConfig, fingerprint, write_resolved
+from hydrointerp.errors import ConfigError
+
+FAIL_ENV = "HYDROINTERP_FAIL_STAGE"
+
+
+class InjectedFailure(RuntimeError):
+    """Raised by the test hook ``HYDROINTERP_FAIL_STAGE``."""
+
+
+@dataclass
+class RunContext:
+    """What every stage gets: the config, the run directory, the shared folder, the tasks."""
+
+    config: RunConfig
+    run_dir: Path
+    shared: Path | None
+    tasks: Any  # hydrointerp.scale.TaskRunner
+    notes: dict[str, Any] = field(default_factory=dict)
+
+    def path(self, *parts: str) -> Path:
+        """A path inside the run directory."""
+        return self.run_dir.joinpath(*parts)
+
+
+@dataclass(frozen=True)
+class Stage:
+    """One step of the pipeline.
+
+    Parameters
+    ----------
+    name
+        Unique name, used by ``--force``; ``group.item`` names are forced by ``group`` too.
+    run
+        ``run(ctx) -> dict`` writes the artefacts; the dict (JSON) goes into the run log.
+    outputs
+        ``outputs(ctx) -> [paths]`` the artefacts that must exist for the stage to count as done.
+    sections
+        Config sections (``"windows"``, ``"ensemble"``, ``"experiments.settings.daily"``, ...)
+        whose values enter the fingerprint.
+    upstream
+        Names of the stages this one reads from.
+    version
+        Bump when the stage's code changes what it writes.
+    """
+
+    name: str
+    run: Callable[[RunContext], dict[str, Any] | None]
+    outputs: Callable[[RunContext], Sequence[Path]]
+    sections: tuple[str, ...] = ()
+    upstream: tuple[str, ...] = ()
+    version: int = 1
+
+
+def _section_value(cfg: RunConfig, dotted: str) -> Any:
+    value: Any = cfg.model_dump(mode="json", by_alias=True)
+    for key in dotted.split("."):
+        value = value.get(key) if isinstance(value, dict) else None
+    return value
+
+
+def fingerprints(stages: Sequence[Stage], cfg: RunConfig) -> dict[str, str]:
+    """The fingerprint of every stage, upstream first."""
+    out: dict[str, str] = {}
+    for st in stages:
+        missing = [u for u in st.upstream if u not in out]
+        if missing:
+            raise ValueError(f"stage {st.name} depends on {missing} which do not run before it")
+        out[st.name] = fingerprint(
+            st.name,
+            st.version,
+            __version__,
+            {s: _section_value(cfg, s) for s in st.sections},
+            [out[u] for u in st.upstream],
+        )
+    return out
+
+
+def downstream_of(stages: Sequence[Stage], names: Iterable[str]) -> set[str]:
+    """``names`` (a group name selects ``group.*``) and every stage that depends on them."""
+    wanted = set(names)
+    known = {st.name for st in stages} | {st.name.split(".")[0] for st in stages}
+    unknown = wanted - known
+    if unknown:
+        raise ConfigError(
+            f"--force: unknown stage {sorted(unknown)[0]!r}; stages: "
+            + ", ".join(dict.fromkeys(st.name.split(".")[0] for st in stages))
+        )
+    hit: set[str] = set()
+    for st in stages:
+        if st.name in wanted or st.name.split(".")[0] in wanted or hit & set(st.upstream):
+            hit.add(st.name)
+    return hit
+
+
+def _state_path(ctx: RunContext, name: str) -> Path:
+    return ctx.path(".stages", f"{name}.json")
+
+
+def is_done(ctx: RunContext, stage: Stage, fp: str) -> bool:
+    """True when the recorded fingerprint matches and every artefact exists."""
+    state = _state_path(ctx, stage.name)
+    if not state.is_file():
+        return False
+    try:
+        recorded = json.loads(state.read_text()).get("fingerprint")
+    except json.JSONDecodeError:
+        return False
+    return recorded == fp and all(Path(p).exists() for p in stage.outputs(ctx))
+
+
+def _echo(msg: str) -> None:
+    print(msg, flush=True)
+
+
+def run_stages(
+    ctx: RunContext,
+    stages: Sequence[Stage],
+    force: Iterable[str] = (),
+    echo: Callable[[str], None] = _echo,
+) -> dict[str, Any]:
+    """Run every stage not already done; return the run log (also ``RUN_DIR/run_log.json``)."""
+    fps = fingerprints(stages, ctx.config)
+    forced = downstream_of(stages, force)
+    ctx.run_dir.mkdir(parents=True, exist_ok=True)
+    write_resolved(ctx.config, ctx.path("config.yaml"))
+    log: dict[str, Any] = {
+        "name": ctx.config.name,
+        "hydrointerp": __version__,
+        "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "workers": ctx.tasks.n_workers,
+        "stages": {},
+    }
+    total = time.perf_counter()
+    for i, st in enumerate(stages, 1):
+        head = f"[{i}/{len(stages)}] {st.name}"
+        if st.name not in forced and is_done(ctx, st, fps[st.name]):
+            echo(f"{head}: up to date ({fps[st.name]}), skipped")
+            log["stages"][st.name] = {"status": "skipped", "fingerprint": fps[st.name]}
+            continue
+        if os.environ.get(FAIL_ENV) == st.name:
+            raise InjectedFailure(f"{FAIL_ENV}={st.name}: stopping before stage {st.name}")
+        echo(f"{head}: running")
+        _state_path(ctx, st.name).unlink(missing_ok=True)
+        t0 = time.perf_counter()
+        info = st.run(ctx) or {}
+        seconds = time.perf_counter() - t0
+        record = {"fingerprint": fps[st.name], "seconds": round(seconds, 3), "info": info}
+        write_text(_state_path(ctx, st.name), json.dumps(record, indent=1, default=str))
+        log["stages"][st.name] = {"status": "ran", **record}
+        echo(f"{head}: done in {seconds:.1f} s")
+        write_text(ctx.path("run_log.json"), json.dumps(log, indent=1, default=str))
+    log["seconds"] = round(time.perf_counter() - total, 3)
+    log["stage_seconds"] = stage_seconds(ctx, stages)
+    write_text(ctx.path("run_log.json"), json.dumps(log, indent=1, default=str))
+    return log
+
+
+def stage_seconds(ctx: RunContext, stages: Sequence[Stage]) -> dict[str, float]:
+    """Seconds each stage took when it last ran (from its state file)."""
+    out: dict[str, float] = {}
+    for st in stages:
+        state = _state_path(ctx, st.name)
+        if state.is_file():
+            out[st.name] = json.loads(state.read_text()).get("seconds", float("nan"))
+    return out

@@ -1,0 +1,77 @@
+"""The list of stages of a study and ``run_study``, the function behind ``hydrointerp run``."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from hydrointerp.config import RunConfig, load_config
+from hydrointerp.pipeline import data_stages as ds
+from hydrointerp.pipeline.runner import RunContext, Stage, run_stages
+
+
+def _files(*names: str):
+    return lambda ctx: [ctx.path(n) for n in names]
+
+
+def build_stages(cfg: RunConfig) -> list[Stage]:
+    """The stages this config runs, upstream first."""
+    stages = [
+        Stage("data", ds.run_data, _files(ds.REGION), sections=("data",)),
+        Stage("windows", ds.run_windows, _files(ds.NORMALISER), ("windows",), ("data",)),
+        Stage(
+            "clusters",
+            ds.run_clusters,
+            _files(ds.CLUSTERS),
+            ("windows", "ensemble.fine_tune.n_clusters", "ensemble.import.n_clusters"),
+            ("data",),
+        ),
+    ]
+    return stages
+
+
+def default_out(cfg: RunConfig) -> Path:
+    """``runs/<name>`` in the current directory."""
+    return Path("runs") / cfg.name
+
+
+def run_study(
+    config: str | os.PathLike[str] | RunConfig,
+    out: str | os.PathLike[str] | None = None,
+    shared: str | os.PathLike[str] | None = None,
+    force: Iterable[str] = (),
+    workers: int | None = None,
+    scheduler: str | None = None,
+    processes: bool = True,
+) -> dict[str, Any]:
+    """Run (or resume) a study; return the run log.
+
+    Parameters
+    ----------
+    config
+        A YAML path, a built-in name (``demo``, ``reproduce-mini``, ``tiny``) or a RunConfig.
+    out
+        Run directory; default ``runs/<name>``.
+    shared
+        The shared data folder (mini year, published models); default ``../shared``.
+    force
+        Stages to recompute with everything downstream (``experiments`` forces all experiments).
+    workers, scheduler
+        Override the config's Dask settings (``workers > 1``: local cluster).
+    processes
+        Local Dask workers as processes (default) or threads.
+    """
+    from hydrointerp.scale import task_runner
+
+    overrides = {"workers": workers, "scheduler": scheduler}
+    if isinstance(config, RunConfig):
+        cfg = config.model_copy(update={k: v for k, v in overrides.items() if v is not None})
+    else:
+        cfg = load_config(config, overrides)
+    run_dir = Path(out) if out is not None else default_out(cfg)
+    stages = build_stages(cfg)
+    with task_runner(cfg.workers, cfg.scheduler, processes=processes) as tasks:
+        ctx = RunContext(cfg, run_dir, Path(shared) if shared else None, tasks)
+        return run_stages(ctx, stages, force)
