@@ -1,0 +1,306 @@
+"""Experiment 4: glacier runoff in LSTM cell states (Frontiers, METHODS.md section 6.4).
+
+Each of a cluster's fine-tuned models runs on one year of inputs; every step's cell state
+``c_t`` is recorded. Units whose dense-head weights correlate with the stations' glacier fractions
+(p < 0.05) are kept, sign-aligned (flipped where r < 0), pooled over the ensemble, z-scored and
+split into two groups by Ward clustering. The group that rises in June and is highest in
+Jul-Sep is the "glacier-runoff-like" group; its mean is the cell-state pattern, related to
+``max(Tmean, 273 K)`` over the cluster region through residuals from a 30-day centred rolling
+mean, lagged correlations and a 60-day rolling correlation at the best lag.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+
+import numpy as np
+import pandas as pd
+import torch
+import xarray as xr
+from scipy import stats
+from sklearn.cluster import AgglomerativeClustering
+
+from hydrointerp.errors import DataError
+from hydrointerp.experiments.warming import FREEZING_K, TemperatureScaling, raw_temperature
+from hydrointerp.models.cnn_lstm import CNNLSTM
+
+
+@dataclass(frozen=True)
+class CellStateSettings:
+    """Settings of Experiment 4 (defaults: METHODS.md section 6.4).
+
+    Attributes
+    ----------
+    p_threshold
+        Units are kept when the weight-vs-glacier-fraction correlation has p below this.
+    n_groups
+        Ward groups of the pooled z-scored states.
+    floor_k
+        Temperature floor (K): the series is ``max(Tmean, floor_k)``.
+    published_shift
+        ``True`` reproduces the published +1 day shift of the temperature series (entry k is the
+        day after cell-state step k; the missing last day repeats the previous one).
+    seasonal_window, rolling_window
+        Centred rolling mean for the residuals, and the rolling-correlation window (days).
+    max_lag
+        Lags 0..max_lag (days) of temperature leading the state.
+    melt_start, melt_end
+        Window starts between these month-days count as melt season ("06-15", "09-15").
+    """
+
+    p_threshold: float = 0.05
+    n_groups: int = 2
+    floor_k: float = FREEZING_K
+    published_shift: bool = False
+    seasonal_window: int = 30
+    rolling_window: int = 60
+    max_lag: int = 10
+    melt_start: str = "06-15"
+    melt_end: str = "09-15"
+
+    def to_attrs(self) -> dict:
+        """Settings as NetCDF attributes."""
+        return {
+            f"setting_{k}": int(v) if isinstance(v, bool) else v for k, v in asdict(self).items()
+        }
+
+
+@torch.inference_mode()
+def record_cell_states(model: CNNLSTM, window: np.ndarray) -> np.ndarray:
+    """Cell states ``[T, units]`` of ``model`` over one window ``[T, H, W, C]`` (zero start)."""
+    model.eval()
+    x = torch.as_tensor(np.asarray(window, np.float32), device=model.device)
+    _, c_seq = model.run_lstm(model.encode_days(x)[None])
+    return c_seq[0].cpu().numpy()
+
+
+def weight_glacier_correlation(
+    model: CNNLSTM, glacier_fraction: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Pearson ``(r[units], p[units])`` between each unit's head weights and glacier fraction."""
+    w = model.head.weight.detach().cpu().numpy().T  # [units, stations]
+    g = np.asarray(glacier_fraction, float)
+    if w.shape[1] != len(g):
+        raise DataError(
+            "the model's outputs do not match the stations' glacier fractions",
+            variable="glacier_fraction",
+            expected=f"{w.shape[1]} stations",
+            found=len(g),
+        )
+    res = [stats.pearsonr(w[u], g) for u in range(w.shape[0])]
+    return np.array([r.statistic for r in res]), np.array([r.pvalue for r in res])
+
+
+def zscore(series: np.ndarray) -> np.ndarray:
+    """Z-score each row over time (constant rows become 0)."""
+    sd = series.std(axis=-1, keepdims=True)
+    return (series - series.mean(axis=-1, keepdims=True)) / np.where(sd > 0, sd, 1.0)
+
+
+def ward_groups(series: np.ndarray, n_groups: int = 2) -> np.ndarray:
+    """Ward labels of the rows of ``series[n, T]``."""
+    if len(series) < n_groups:
+        raise DataError(
+            "too few selected units to form groups",
+            variable="cell_state",
+            expected=f">= {n_groups} units",
+            found=len(series),
+        )
+    return AgglomerativeClustering(n_clusters=n_groups, linkage="ward").fit_predict(series)
+
+
+def glacier_group(z: np.ndarray, labels: np.ndarray, time: pd.DatetimeIndex) -> int:
+    """The group highest in Jul-Sep (the glacier-runoff-like one)."""
+    summer = time.month.isin([7, 8, 9])
+    means = {int(k): float(z[labels == k][:, summer].mean()) for k in np.unique(labels)}
+    return max(means, key=means.get)
+
+
+def residual(series: np.ndarray, window: int = 30) -> np.ndarray:
+    """Series minus its centred rolling mean (``min_periods=1``)."""
+    s = pd.Series(np.asarray(series, float))
+    return (s - s.rolling(window, center=True, min_periods=1).mean()).to_numpy()
+
+
+def lagged_correlation(lead: np.ndarray, lag: np.ndarray, max_lag: int) -> np.ndarray:
+    """``r[L] = corr(lead[t], lag[t + L])`` for L = 0..max_lag (``lead`` leads)."""
+    n = len(lead)
+    return np.array([np.corrcoef(lead[: n - k], lag[k:])[0, 1] for k in range(max_lag + 1)])
+
+
+def rolling_correlation(
+    lead: np.ndarray, lag: np.ndarray, best_lag: int, window: int
+) -> np.ndarray:
+    """Correlation in ``window``-day windows of the pair at ``best_lag``; one value per start."""
+    a = lead[: len(lead) - best_lag]
+    b = lag[best_lag:]
+    return np.array(
+        [
+            np.corrcoef(a[i : i + window], b[i : i + window])[0, 1]
+            for i in range(len(a) - window + 1)
+        ]
+    )
+
+
+def region_mean_temperature(
+    frames: xr.DataArray, region: xr.DataArray, scaling: TemperatureScaling | None = None
+) -> xr.DataArray:
+    """Mean over ``region(lat, lon)`` pixels of ``(Tmax + Tmin) / 2`` in K, ``(time)``."""
+    raw = raw_temperature(frames, scaling or TemperatureScaling()).mean("channel")
+    w = region.astype(float)
+    out = (raw * w).sum(("lat", "lon")) / w.sum(("lat", "lon"))
+    return out.assign_attrs(units="K", long_name="region-mean daily mean temperature")
+
+
+def aligned_temperature(
+    temperature: xr.DataArray, time: pd.DatetimeIndex, published_shift: bool, floor_k: float
+) -> np.ndarray:
+    """``max(T, floor_k)`` on each cell-state day (or the day after, with ``published_shift``)."""
+    days = time + pd.Timedelta(days=1) if published_shift else time
+    t = temperature.reindex(time=days, method=None).to_series().ffill().to_numpy()
+    if np.isnan(t).any():
+        raise DataError(
+            "temperature missing on cell-state days",
+            variable="temperature",
+            expected=f"{days[0].date()}..{days[-1].date()}",
+            found=f"{int(np.isnan(t).sum())} missing",
+        )
+    return np.maximum(t, floor_k)
+
+
+def _select_units(
+    members: Sequence[CNNLSTM], window: np.ndarray, glacier_fraction: np.ndarray, p_thr: float
+) -> tuple[np.ndarray, ...]:
+    states, rs, ps = [], [], []
+    for model in members:
+        states.append(record_cell_states(model, window).T)  # [units, T]
+        r, p = weight_glacier_correlation(model, glacier_fraction)
+        rs.append(r)
+        ps.append(p)
+    states, r, p = np.stack(states), np.stack(rs), np.stack(ps)
+    selected = p < p_thr
+    signed = states * np.where(r < 0, -1.0, 1.0)[..., None]
+    return signed, r, p, selected
+
+
+def cell_state_experiment(
+    members: Sequence[CNNLSTM],
+    window: xr.DataArray,
+    glacier_fraction: xr.DataArray,
+    temperature: xr.DataArray,
+    settings: CellStateSettings | None = None,
+) -> xr.Dataset:
+    """Run Experiment 4.
+
+    Parameters
+    ----------
+    members
+        The cluster's fine-tuned models (their heads' outputs are the cluster's stations).
+    window
+        One input window ``(time, lat, lon, channel)`` of normalised days (the published: the
+        365 days of 2011).
+    glacier_fraction
+        ``(station)`` glacier fraction of the models' output stations, in output order.
+    temperature
+        ``(time)`` region-mean daily mean temperature in K (:func:`region_mean_temperature`),
+        covering the window (and the day after for ``published_shift``).
+    settings
+        :class:`CellStateSettings`.
+
+    Returns
+    -------
+    xarray.Dataset
+        ``cell_state(member, unit, time)`` (sign-aligned, NaN for unselected units),
+        ``weight_glacier_r``/``weight_glacier_p``/``selected``/``group(member, unit)``
+        (group -1 when not selected), ``group_mean(group, time)``, ``pattern(time)``,
+        ``temperature(time)``, ``pattern_residual``/``temperature_residual(time)``,
+        ``lag_correlation(lag)``, ``rolling_correlation(window_start)`` and summary attributes.
+    """
+    st = settings or CellStateSettings()
+    time = pd.DatetimeIndex(window["time"].values)
+    signed, r, p, selected = _select_units(
+        members, window.values, glacier_fraction.values, st.p_threshold
+    )
+    pooled = zscore(signed[selected])
+    labels = ward_groups(pooled, st.n_groups)
+    glacial = glacier_group(pooled, labels, time)
+    group = np.full(selected.shape, -1, int)
+    group[selected] = labels
+    pattern = pooled[labels == glacial].mean(axis=0)
+    temp = aligned_temperature(temperature, time, st.published_shift, st.floor_k)
+    t_res = residual(temp, st.seasonal_window)
+    s_res = residual(pattern, st.seasonal_window)
+    lag_r = lagged_correlation(t_res, s_res, st.max_lag)
+    best = int(np.nanargmax(lag_r))
+    roll = rolling_correlation(t_res, s_res, best, st.rolling_window)
+    starts = time[: len(roll)]
+    md = starts.strftime("%m-%d")
+    melt = (md >= st.melt_start) & (md <= st.melt_end)
+    ds = xr.Dataset(
+        {
+            "cell_state": (
+                ("member", "unit", "time"),
+                np.where(selected[..., None], signed, np.nan),
+                {"long_name": "sign-aligned LSTM cell state of selected units"},
+            ),
+            "weight_glacier_r": (
+                ("member", "unit"),
+                r,
+                {"long_name": "Pearson r of head weights vs glacier fraction"},
+            ),
+            "weight_glacier_p": (("member", "unit"), p, {"long_name": "two-sided p of that r"}),
+            "selected": (("member", "unit"), selected),
+            "group": (("member", "unit"), group, {"long_name": "Ward group (-1 not selected)"}),
+            "group_mean": (
+                ("group_id", "time"),
+                np.stack([pooled[labels == k].mean(axis=0) for k in range(st.n_groups)]),
+                {"long_name": "mean z-scored state per group"},
+            ),
+            "pattern": (
+                "time",
+                pattern,
+                {"long_name": "glacier-runoff-like cell-state pattern", "units": "1"},
+            ),
+            "temperature": ("time", temp, {"long_name": "max(region Tmean, floor)", "units": "K"}),
+            "temperature_residual": ("time", t_res, {"units": "K"}),
+            "pattern_residual": ("time", s_res, {"units": "1"}),
+            "lag_correlation": (
+                "lag",
+                lag_r,
+                {"long_name": "corr(T residual, state residual lagged by lag days)"},
+            ),
+            "rolling_correlation": (
+                "window_start",
+                roll,
+                {"long_name": f"{st.rolling_window}-day rolling correlation"},
+            ),
+            "melt_season": ("window_start", melt),
+        },
+        coords={
+            "member": np.arange(len(members)),
+            "unit": np.arange(signed.shape[1]),
+            "time": time,
+            "lag": np.arange(st.max_lag + 1),
+            "window_start": starts,
+            "group_id": np.arange(st.n_groups),
+        },
+    )
+    sizes = [int((labels == k).sum()) for k in range(st.n_groups)]
+    june = time.month == 6
+    rise = float(np.polyfit(np.arange(june.sum()), pattern[june], 1)[0]) if june.any() else np.nan
+    ds.attrs.update(
+        experiment="cell_states",
+        n_selected_units=int(selected.sum()),
+        group_sizes=sizes,
+        glacier_group=int(glacial),
+        june_slope=rise,
+        best_lag=best,
+        best_lag_correlation=float(lag_r[best]),
+        melt_season_mean_correlation=float(np.nanmean(roll[melt])),
+        other_mean_correlation=float(np.nanmean(roll[~melt])),
+        window_first_day=str(time[0].date()),
+        window_last_day=str(time[-1].date()),
+        **st.to_attrs(),
+    )
+    return ds
