@@ -209,7 +209,12 @@ def _check_owned(cfg: RunConfig, source: str) -> None:
     checks: list[tuple[str, str, str, dict]] = []
     if isinstance(cfg.data, VirtualData):
         checks.append(
-            ("data.region", "hydrointerp.data.virtual", "VirtualRegionConfig", cfg.data.region)
+            (
+                "data.region",
+                "hydrointerp.data.virtual_config",
+                "VirtualRegionConfig",
+                cfg.data.region,
+            )
         )
     for path, owner, cls, values in checks:
         try:

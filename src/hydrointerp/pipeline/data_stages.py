@@ -49,7 +49,9 @@ def region_from_config(ctx: RunContext) -> xr.Dataset:
     data = ctx.config.data
     if isinstance(data, VirtualData):
         virtual = need("hydrointerp.data.virtual", "data")
-        return virtual.generate_region(virtual.VirtualRegionConfig(**data.region))
+        from hydrointerp.data.virtual_config import VirtualRegionConfig
+
+        return virtual.generate_region(VirtualRegionConfig(**data.region))
     if isinstance(data, MiniData):
         from hydrointerp.data.mini import read_mini
 
@@ -173,13 +175,7 @@ def run_clusters(ctx: RunContext) -> dict[str, Any]:
     from hydrointerp.training import cluster
 
     region = load_region(ctx)
-    if isinstance(ctx.config.data, MiniData):
-        from hydrointerp.data.mini import read_flowseason
-
-        season = read_flowseason(_shared(ctx))
-    else:
-        spec = window_spec(ctx.config, region)
-        season = cluster.seasonal_flow(region, spec.fit_years())
+    season = seasonal_flow(ctx, region)
     k = min(n_clusters(ctx.config), int(region.sizes["station"]))
     labels = cluster.cluster_stations(
         season, region["station_lat"].values, region["station_lon"].values, n_clusters=k
@@ -189,3 +185,33 @@ def run_clusters(ctx: RunContext) -> dict[str, Any]:
         table.to_csv(tmp, index=False)
     sizes = np.bincount(labels.values, minlength=k)
     return {"n_clusters": k, "sizes": sizes.tolist(), "names": labels.attrs.get("cluster_names")}
+
+
+def load_clusters(ctx: RunContext) -> xr.DataArray:
+    """``cluster(station)`` from ``clusters.csv`` with the ``cluster_names`` attribute."""
+    import pandas as pd
+
+    table = pd.read_csv(ctx.path(CLUSTERS), dtype={"station_id": str})
+    labels = table["cluster"].to_numpy(dtype=np.int64)
+    names = [f"cluster {k}" for k in range(int(labels.max()) + 1)]
+    if "cluster_name" in table:
+        for k, name in zip(labels, table["cluster_name"], strict=True):
+            names[k] = str(name)
+    return xr.DataArray(
+        labels,
+        dims="station",
+        coords={"station": table["station_id"].to_numpy(dtype=object)},
+        name="cluster",
+        attrs={"cluster_names": names},
+    )
+
+
+def seasonal_flow(ctx: RunContext, region: xr.Dataset) -> xr.DataArray:
+    """The z-scored seasonal flow of every station (the published one for the mini year)."""
+    if isinstance(ctx.config.data, MiniData):
+        from hydrointerp.data.mini import read_flowseason
+
+        return read_flowseason(_shared(ctx))
+    from hydrointerp.training.cluster import seasonal_flow as season
+
+    return season(region, window_spec(ctx.config, region).fit_years())
