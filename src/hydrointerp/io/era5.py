@@ -128,10 +128,15 @@ def _find(ds: xr.Dataset, quantity: str) -> str | None:
     return None
 
 
-def _rename_axes(ds: xr.Dataset, source: str) -> xr.Dataset:
+def _rename_axes(
+    ds: xr.Dataset, source: str, location: tuple[float, float] | None = None
+) -> xr.Dataset:
     """Rename to ``time``/``lat``/``lon``, collapse ``expver``/``number``, make lat/lon dims."""
     for names, target in ((_TIME_NAMES, "time"), (_LAT_NAMES, "lat"), (_LON_NAMES, "lon")):
         found = next((n for n in names if n in ds.variables), None)
+        if found is None and location is not None and target != "time":
+            ds = ds.assign_coords({target: location[0] if target == "lat" else location[1]})
+            continue
         if found is None:
             raise DataError(
                 "missing coordinate",
@@ -213,9 +218,11 @@ def _file_step(ds: xr.Dataset, recipe: str) -> pd.Timedelta:
     return _STEP[recipe]
 
 
-def _standardise(ds: xr.Dataset, source: str, recipe: str) -> xr.Dataset:
+def _standardise(
+    ds: xr.Dataset, source: str, recipe: str, location: tuple[float, float] | None = None
+) -> xr.Dataset:
     """One file -> Dataset of ``t2m``/``tp`` (or ``tmax``/``tmin``/``tp``) in K and mm per step."""
-    ds = _rename_axes(ds, source)
+    ds = _rename_axes(ds, source, location)
     wanted = ("tmax", "tmin", "tp") if recipe == "daily" else ("t2m", "tp")
     step = _file_step(ds, recipe)
     out = {}
@@ -428,6 +435,7 @@ def read_era5(
     recipe: Recipe = "hourly",
     chunks: dict[str, int] | None = None,
     progress: bool = True,
+    location: tuple[float, float] | None = None,
 ) -> xr.DataArray:
     """Read ERA5 NetCDF files into daily ``weather(time, lat, lon, channel)``.
 
@@ -445,6 +453,9 @@ def read_era5(
         Dask chunks for opening (default ``{"time": 744}``, one month of hours).
     progress
         Show a tqdm bar while opening many files.
+    location
+        ``(lat, lon)`` to give series that have no lat/lon coordinates (basin means); the
+        result is then one cell.
 
     Returns
     -------
@@ -471,7 +482,7 @@ def read_era5(
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", category=xr.SerializationWarning)
             raw = _open_one(path, chunks)
-        parts.append(_standardise(raw, str(path), recipe))
+        parts.append(_standardise(raw, str(path), recipe, location))
     sources = ", ".join(str(p) for p in files[:5]) + (" ..." if len(files) > 5 else "")
     try:
         ds = xr.combine_by_coords(parts, combine_attrs="drop")
