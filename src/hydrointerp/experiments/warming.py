@@ -96,7 +96,7 @@ def target_index(frames: xr.DataArray, target_times: Sequence | pd.DatetimeIndex
             "target days fall outside the input days",
             variable="target_times",
             expected=f"within {start.date()} .. one day past the last frame",
-            found=f"{pd.Timestamp(target_times[0]).date()} .. {pd.Timestamp(target_times[-1]).date()}",
+            found=f"{pd.Timestamp(target_times[0]).date()}..{pd.Timestamp(target_times[-1]).date()}",
         )
     return idx
 
@@ -220,7 +220,8 @@ def cluster_temperature_cycle(
     mean = (raw * w).sum(("lat", "lon")) / w.sum(("lat", "lon"))
     cyc = seasonal_cycle(mean.transpose("cluster", "channel", "time"), smooth_days=1)
     dts = xr.DataArray(np.asarray(delta_t, float), dims="delta_t", name="delta_t")
-    return (cyc + dts.assign_coords(delta_t=dts.values)).assign_attrs(units="K")
+    out = cyc + dts.assign_coords(delta_t=dts.values)
+    return out.transpose("delta_t", "cluster", "channel", "dayofyear").assign_attrs(units="K")
 
 
 def warming_experiment(
