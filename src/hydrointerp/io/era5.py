@@ -369,6 +369,13 @@ def _crop(ds: xr.Dataset, grid: Grid, sources: str) -> xr.Dataset:
     return ds.isel(lat=np.flatnonzero(keep_lat), lon=np.flatnonzero(keep_lon))
 
 
+def _target_step(values: np.ndarray, resolution: float | None) -> float:
+    """The target grid's step; a one-cell axis without a resolution counts as fine (0)."""
+    if len(values) > 1:
+        return _axis_step(values)
+    return resolution or 0.0
+
+
 def _block_weights(src: np.ndarray, edges: np.ndarray, tgt: np.ndarray, dim: str) -> xr.DataArray:
     """``[target, source]`` averaging weights: 1/n for the source centres in each target cell."""
     lo = np.minimum(edges[:-1], edges[1:])
@@ -399,9 +406,10 @@ def regrid(weather: xr.DataArray, grid: Grid) -> tuple[xr.DataArray, str]:
         return weather.sel(lat=tgt_lat, lon=tgt_lon, method="nearest").assign_coords(
             lat=tgt_lat, lon=tgt_lon
         ), "nearest"
-    coarser = _axis_step(tgt_lat) > 1.5 * _axis_step(src_lat) and _axis_step(
-        tgt_lon
-    ) > 1.5 * _axis_step(src_lon)
+    coarser = all(
+        _target_step(tgt, grid.resolution) > 1.5 * _axis_step(src)
+        for tgt, src in ((tgt_lat, src_lat), (tgt_lon, src_lon))
+    )
     if coarser:
         lat_e, lon_e = grid.cell_edges()
         w_lat = _block_weights(src_lat, lat_e, tgt_lat, "lat")
@@ -415,17 +423,20 @@ def regrid(weather: xr.DataArray, grid: Grid) -> tuple[xr.DataArray, str]:
 
 
 def _paths(paths: str | os.PathLike[str] | Sequence[str | os.PathLike[str]]) -> list[Path]:
-    if isinstance(paths, (str, os.PathLike)):
-        text = str(paths)
+    """Files from one path, a glob pattern, or a list of paths and patterns (sorted per pattern)."""
+    items = [paths] if isinstance(paths, (str, os.PathLike)) else list(paths)
+    out: list[Path] = []
+    for item in items:
+        text = str(item)
         if any(c in text for c in "*?["):
             found = sorted(Path(text).parent.glob(Path(text).name))
             if not found:
                 raise DataError("no file matches the pattern", source=text, variable="ERA5")
-            return found
-        return [Path(paths)]
-    out = [Path(p) for p in paths]
+            out.extend(found)
+        else:
+            out.append(Path(item))
     if not out:
-        raise DataError("no ERA5 files given", variable="ERA5", expected=">= 1 file", found=0)
+        raise DataError("no files given", variable="ERA5", expected=">= 1 file", found=0)
     return out
 
 

@@ -193,15 +193,21 @@ _READERS = {"wsc": _read_wsc, "date_flow": _read_date_flow, "wide": _read_wide}
 
 
 def _expand(paths: str | os.PathLike[str] | Sequence[str | os.PathLike[str]]) -> list[Path]:
-    if isinstance(paths, (str, os.PathLike)):
-        text = str(paths)
+    """Files from one path, a glob pattern, or a list of paths and patterns (sorted per pattern)."""
+    items = [paths] if isinstance(paths, (str, os.PathLike)) else list(paths)
+    out: list[Path] = []
+    for item in items:
+        text = str(item)
         if any(c in text for c in "*?["):
             found = sorted(Path(text).parent.glob(Path(text).name))
             if not found:
                 raise DataError("no file matches the pattern", source=text, variable="flow CSV")
-            return found
-        return [Path(paths)]
-    return [Path(p) for p in paths]
+            out.extend(found)
+        else:
+            out.append(Path(item))
+    if not out:
+        raise DataError("no files given", variable="flow CSV", expected=">= 1 file", found=0)
+    return out
 
 
 def read_wsc_csv(
