@@ -16,7 +16,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 def flow_series() -> dict[str, pd.Series]:
     """Two stations' daily flow 2001-2003 with known gaps."""
     days = pd.date_range("2001-01-01", "2003-12-31", freq="D")
-    doy = days.dayofyear.to_numpy()
+    doy = days.day_of_year.to_numpy()
     a = 5 + 40 * np.exp(-(((doy - 160) / 30.0) ** 2))
     b = 2 + 10 * np.exp(-(((doy - 130) / 25.0) ** 2))
     b[100:130] = np.nan
