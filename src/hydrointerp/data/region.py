@@ -90,6 +90,14 @@ def make_region(
 
     if basin_mask is None:
         basin_mask = np.zeros((n_st, len(lat), len(lon)), dtype=np.float32)
+    _check_shapes(
+        {"weather": weather, "flow": flow, "basin_mask": basin_mask},
+        {
+            "weather": (len(time), len(lat), len(lon), len(channels)),
+            "flow": (len(time), n_st),
+            "basin_mask": (n_st, len(lat), len(lon)),
+        },
+    )
     ds = xr.Dataset(
         {
             "weather": (_DIMS["weather"], np.asarray(weather, dtype=np.float32)),
@@ -112,6 +120,21 @@ def make_region(
         attrs={"Conventions": "CF-1.8", "title": "hydrointerp RegionData", **(attrs or {})},
     )
     return add_cf_attrs(validate(ds))
+
+
+def _check_shapes(arrays: dict[str, np.ndarray], shapes: dict[str, tuple[int, ...]]) -> None:
+    """Each array must have the shape its coordinates give (e.g. one flow column per station)."""
+    for name, expected in shapes.items():
+        found = tuple(np.shape(arrays[name]))
+        if found != expected:
+            dims = ", ".join(_DIMS[name])
+            _fail(
+                f"{name} does not match its coordinates ({dims})",
+                "<memory>",
+                name,
+                expected,
+                found,
+            )
 
 
 def add_cf_attrs(ds: xr.Dataset) -> xr.Dataset:
