@@ -11,6 +11,7 @@ from io_rawfiles import basins_frame
 
 from hydrointerp.errors import DataError
 from hydrointerp.io import Grid, basin_masks, glacier_cell_area, glacier_fraction, read_outlines
+from hydrointerp.io.assemble import glacier_classes
 from hydrointerp.io.geo import BasinFallbackWarning, read_glacier_fraction_table, read_glaciers
 
 GRID = Grid(north=51.0, south=49.5, west=-121.5, east=-118.5, resolution=0.75)  # 3 x 5
@@ -153,10 +154,9 @@ def test_published_glacier_table(shared_data) -> None:
     )
     assert len(values) == 226
     assert values["08ME023"] == pytest.approx(0.5913, abs=1e-4)
-    classes = [
-        (values == 0).sum(),
-        ((values > 0) & (values <= 0.01)).sum(),
-        ((values > 0.01) & (values <= 0.1)).sum(),
-        (values > 0.1).sum(),
-    ]
-    assert classes == [139, 42, 38, 7]  # METHODS.md 1.5
+    assert glacier_classes(values.to_numpy()) == {  # METHODS.md 1.5
+        "G = 0": 139,
+        "0 < G <= 1 %": 42,
+        "1 % < G <= 10 %": 38,
+        "G > 10 %": 7,
+    }
