@@ -298,37 +298,41 @@ def build_predictor(
     ensemble: str = "fine",
     lookback: int = 365,
     device: str = "cpu",
+    n_members: int | None = None,
 ) -> Predictor:
     """A Predictor from model files or a folder (published or saved models)."""
-    from hydrointerp.models.ensemble import Ensemble, load_published
+    from hydrointerp.models.ensemble import Ensemble
 
     if ensemble not in ENSEMBLE_KINDS:
         raise ConfigError(f"--ensemble must be one of {ENSEMBLE_KINDS}, got {ensemble!r}")
+    ids = [str(s) for s in station_ids]
     folder = _is_published_folder(models)
     if folder is not None:
-        pred = load_published(
-            folder, kind=ensemble, station_ids=list(station_ids), clusters=clusters
+        routing = {s: int(k) for s, k in zip(ids, np.asarray(clusters), strict=True)}
+        members = range(n_members) if n_members else _published_member_range(folder, ensemble)
+        return Ensemble.load_published(
+            folder, ensemble, ids, routing, members=members, device=device
         )
-    else:
-        members = [_load_one(f, device) for f in _model_files(models)]
-        pred = Ensemble(members, list(station_ids), lookback)
-    if hasattr(pred, "to"):
-        pred = pred.to(device) or pred
-    return pred
+    members = [_load_one(f, device) for f in _model_files(models)]
+    return Ensemble(members, ids, lookback).to(device)
+
+
+def _published_member_range(folder: Path, kind: str) -> range:
+    from hydrointerp.models.ensemble import published_members
+
+    files = published_members(folder)[kind]
+    n = len(files) if kind == "bulk" else len({f.name.split("_")[2] for f in files})
+    return range(n)
 
 
 def _load_one(path: Path, device: str) -> object:
-    from hydrointerp.models.keras_import import is_keras_file, load_keras_model
-
-    if is_keras_file(path):
-        return load_keras_model(path, device=device)
     from hydrointerp.models.saved import load_model
 
-    return load_model(path)
+    return load_model(path, device)
 
 
 def _simulator(region: xr.Dataset, normaliser: object, lookback: int) -> Predictor:
-    from hydrointerp.data.virtual import SimulatorPredictor
+    from hydrointerp.data.virtual_predictor import SimulatorPredictor
 
     if normaliser is None:
         raise DataError(
@@ -386,6 +390,7 @@ def load_inputs(
     device: str = "cpu",
     lookback: int = 365,
     n_targets: int = 365,
+    n_members: int | None = None,
 ) -> ExperimentInputs:
     """Resolve ``--models`` and ``--data`` into :class:`ExperimentInputs`.
 
@@ -401,6 +406,8 @@ def load_inputs(
         ``"fine"`` (cluster-routed fine-tuned ensemble, as published) or ``"bulk"``.
     clusters
         CSV with ``station,cluster``; default: the published clustering of the data.
+    n_members
+        Load only the first ``n_members`` published ensemble members (default: all).
     n_targets
         Number of evaluation days, the last ones with weather (the mini year: all 365 of 2011).
 
@@ -438,6 +445,7 @@ def load_inputs(
             ensemble,
             lookback,
             device,
+            n_members,
         )
     targets = _target_times(frames, flow, int(predictor.lookback), n_targets)
     return ExperimentInputs(predictor, frames, targets, stations, mean, std, flow, source)
