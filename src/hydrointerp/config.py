@@ -109,7 +109,8 @@ class EnsembleSection(_Strict):
     mode: Literal["train", "import"] = "train"
     members: int = Field(3, ge=1)
     seeds: list[int] | None = None
-    training: dict[str, Any] = Field(default_factory=dict)
+    training: dict[str, Any] = Field(default_factory=dict, description="TrainSettings fields")
+    model: dict[str, Any] = Field(default_factory=dict, description="ModelSettings fields")
     fine_tune: FineTune = FineTune()
     import_: ImportModels = Field(ImportModels(), alias="import")
 
@@ -216,6 +217,12 @@ def _check_owned(cfg: RunConfig, source: str) -> None:
                 cfg.data.region,
             )
         )
+    train = "hydrointerp.training.config"
+    checks += [
+        ("ensemble.training", train, "TrainSettings", cfg.ensemble.training),
+        ("ensemble.model", train, "ModelSettings", cfg.ensemble.model),
+        ("ensemble.fine_tune.training", train, "TrainSettings", cfg.ensemble.fine_tune.training),
+    ]
     for path, owner, cls, values in checks:
         try:
             module = importlib.import_module(owner)

@@ -42,6 +42,9 @@ class RunContext:
     shared: Path | None
     tasks: Any  # hydrointerp.scale.TaskRunner
     notes: dict[str, Any] = field(default_factory=dict)
+    #: True while a stage runs whose previous attempt with the same fingerprint was interrupted
+    #: (its partial work, e.g. training checkpoints, may be reused); False means start clean.
+    resuming: bool = False
 
     def path(self, *parts: str) -> Path:
         """A path inside the run directory."""
@@ -167,6 +170,11 @@ def run_stages(
             raise InjectedFailure(f"{FAIL_ENV}={st.name}: stopping before stage {st.name}")
         echo(f"{head}: running")
         _state_path(ctx, st.name).unlink(missing_ok=True)
+        started = ctx.path(".stages", f"{st.name}.started")
+        ctx.resuming = (
+            st.name not in forced and started.is_file() and started.read_text() == fps[st.name]
+        )
+        write_text(started, fps[st.name])
         t0 = time.perf_counter()
         info = st.run(ctx) or {}
         seconds = time.perf_counter() - t0

@@ -9,6 +9,7 @@ from typing import Any
 
 from hydrointerp.config import RunConfig, load_config
 from hydrointerp.pipeline import data_stages as ds
+from hydrointerp.pipeline import model_stages as ms
 from hydrointerp.pipeline.runner import RunContext, Stage, run_stages
 
 
@@ -29,6 +30,43 @@ def build_stages(cfg: RunConfig) -> list[Stage]:
             ("data",),
         ),
     ]
+    stages.append(
+        Stage(
+            "ensemble",
+            ms.run_ensemble,
+            ms.ensemble_outputs,
+            (
+                "ensemble.mode",
+                "ensemble.members",
+                "ensemble.seeds",
+                "ensemble.training",
+                "ensemble.model",
+                "ensemble.import",
+                "seed",
+            ),
+            ("windows",),
+        )
+    )
+    if cfg.ensemble.mode == "train" and cfg.ensemble.fine_tune.enabled:
+        stages.append(
+            Stage(
+                "finetune",
+                ms.run_finetune,
+                ms.finetune_outputs,
+                ("ensemble.fine_tune",),
+                ("ensemble", "clusters"),
+            )
+        )
+    model_stage = stages[-1].name
+    stages.append(
+        Stage(
+            "skill",
+            ms.run_skill,
+            _files(ms.PREDICTIONS, ms.SKILL),
+            ("device",),
+            (model_stage, "clusters"),
+        )
+    )
     return stages
 
 

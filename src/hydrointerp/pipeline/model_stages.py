@@ -1,0 +1,329 @@
+"""Stages ensemble -> finetune -> skill: train or import the models, and measure their skill.
+
+Trained models are saved as ``models/model_bulk_{i}.pt`` and
+``models/model_fine_{i}_cluster_{k}.pt`` (the published naming, ``.pt`` instead of ``.h5``).
+Each member and each (member, cluster) fine-tune is one task of the run's task runner, so they
+spread over Dask workers when ``workers > 1``; every task carries its own seed.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import xarray as xr
+
+from hydrointerp.atomic import write_netcdf, write_text
+from hydrointerp.config import RunConfig
+from hydrointerp.pipeline import data_stages as ds
+from hydrointerp.pipeline.runner import RunContext
+
+MODELS = "models"
+SOURCE = "models/source.json"
+PREDICTIONS = "predictions.nc"
+SKILL = "skill.csv"
+
+
+def bulk_name(i: int) -> str:
+    """File stem of bulk member ``i``."""
+    return f"model_bulk_{i}"
+
+
+def fine_name(i: int, k: int) -> str:
+    """File stem of member ``i`` fine-tuned on cluster ``k``."""
+    return f"model_fine_{i}_cluster_{k}"
+
+
+def published_models_dir(ctx: RunContext) -> Path:
+    """The folder of imported models (config, else ``shared/data/cnn_lstm_era/models``)."""
+    given = ctx.config.ensemble.import_.models_dir
+    if given:
+        return Path(given)
+    return ds._shared(ctx) / "data" / "cnn_lstm_era" / "models"
+
+
+# ---------------------------------------------------------------------------- tasks
+@dataclass(frozen=True)
+class MemberTask:
+    """Everything one training task needs (picklable, for Dask workers)."""
+
+    run_dir: str
+    config: RunConfig
+    seed: int
+    name: str
+    init_from: str | None = None
+    stations: tuple[str, ...] | None = None
+
+
+def _train_settings(values: dict[str, Any], progress: bool) -> Any:
+    from hydrointerp.training.config import TrainSettings
+
+    return TrainSettings(**{"progress": progress, **values})
+
+
+def _architecture(cfg: RunConfig, n_out: int) -> Any:
+    from hydrointerp.training.config import ModelSettings
+
+    return ModelSettings(**cfg.ensemble.model).architecture(n_out)
+
+
+def _task_windows(task: MemberTask) -> Any:
+    ctx = RunContext(task.config, Path(task.run_dir), None, None)
+    windows = ds.load_windows(ctx)
+    if task.stations is not None:
+        windows = windows.subset_stations(list(task.stations))
+    return windows
+
+
+def train_bulk_task(task: MemberTask) -> str:
+    """Train one bulk member (a Dask task)."""
+    from hydrointerp.training.train import train_member
+
+    windows = _task_windows(task)
+    settings = _train_settings(task.config.ensemble.training, progress=False)
+    arch = _architecture(task.config, windows.n_stations)
+    path = train_member(windows, settings, task.seed, task.run_dir, arch=arch, name=task.name)
+    return str(path)
+
+
+def finetune_task(task: MemberTask) -> str:
+    """Fine-tune one bulk member on one cluster's stations (a Dask task)."""
+    from hydrointerp.models.saved import load_model
+
+    finetune = ds.need("hydrointerp.training.finetune", "finetune")
+    windows = _task_windows(task)
+    cfg = task.config
+    values = cfg.ensemble.fine_tune.training or cfg.ensemble.training
+    settings = _train_settings(values, progress=False)
+    bulk = load_model(task.init_from)
+    path = finetune.finetune_member(
+        bulk, windows, settings, task.seed, task.run_dir, name=task.name
+    )
+    return str(path)
+
+
+# ---------------------------------------------------------------------------- ensemble
+def ensemble_outputs(ctx: RunContext) -> list[Path]:
+    """Artefacts of the ensemble stage."""
+    cfg = ctx.config
+    if cfg.ensemble.mode == "import":
+        return [ctx.path(SOURCE)]
+    return [ctx.path(MODELS, f"{bulk_name(i)}.pt") for i in range(cfg.ensemble.members)]
+
+
+def _clean(ctx: RunContext, stems: list[str]) -> None:
+    """Remove stale checkpoints and models of these members (a fresh, not resumed, run)."""
+    for stem in stems:
+        ctx.path("checkpoints", f"{stem}.pt").unlink(missing_ok=True)
+        ctx.path(MODELS, f"{stem}.pt").unlink(missing_ok=True)
+
+
+def run_ensemble(ctx: RunContext) -> dict[str, Any]:
+    """Train the bulk ensemble, or record where the imported models are."""
+    cfg = ctx.config
+    if cfg.ensemble.mode == "import":
+        return _import(ctx)
+    seeds = cfg.ensemble.member_seeds()
+    names = [bulk_name(i) for i in range(len(seeds))]
+    if not ctx.resuming:
+        _clean(ctx, names)
+    tasks = [MemberTask(str(ctx.run_dir), cfg, s, n) for s, n in zip(seeds, names, strict=True)]
+    paths = ctx.tasks.map(train_bulk_task, tasks, desc="bulk members")
+    return {"members": len(paths), "seeds": seeds, "logs": _epochs(ctx, names)}
+
+
+def _epochs(ctx: RunContext, names: list[str]) -> dict[str, int]:
+    import pandas as pd
+
+    out = {}
+    for n in names:
+        log = ctx.path(f"train_log_{n}.csv")
+        if log.is_file():
+            out[n] = int(len(pd.read_csv(log)))
+    return out
+
+
+def _import(ctx: RunContext) -> dict[str, Any]:
+    from hydrointerp.models.ensemble import published_members
+
+    folder = published_models_dir(ctx)
+    found = published_members(folder)
+    kind = ctx.config.ensemble.import_.kind
+    if not found["bulk"] or (kind == "fine" and not found["fine"]):
+        raise ds.StageUnavailable(
+            f"no published models in {folder}; expected model_bulk_*.h5 and"
+            " model_fine_*_cluster_*.h5 (set ensemble.import.models_dir or --shared)"
+        )
+    info = {
+        "models_dir": str(folder.resolve()),
+        "bulk": len(found["bulk"]),
+        "fine": len(found["fine"]),
+    }
+    write_text(ctx.path(SOURCE), json.dumps(info, indent=1))
+    return info
+
+
+# ---------------------------------------------------------------------------- fine-tune
+def finetune_outputs(ctx: RunContext) -> list[Path]:
+    """Artefacts of the finetune stage (one model per member and cluster)."""
+    cfg = ctx.config
+    k = ds.n_clusters(cfg)
+    return [
+        ctx.path(MODELS, f"{fine_name(i, c)}.pt")
+        for i in range(cfg.ensemble.members)
+        for c in range(k)
+    ]
+
+
+def run_finetune(ctx: RunContext) -> dict[str, Any]:
+    """Fine-tune every bulk member on every station cluster."""
+    cfg = ctx.config
+    ds.need("hydrointerp.training.finetune", "finetune")
+    clusters = ds.load_clusters(ctx)
+    groups = _cluster_stations(clusters)
+    seeds = cfg.ensemble.member_seeds()
+    tasks = [
+        MemberTask(
+            str(ctx.run_dir),
+            cfg,
+            seed,
+            fine_name(i, k),
+            init_from=str(ctx.path(MODELS, f"{bulk_name(i)}.pt")),
+            stations=tuple(groups[k]),
+        )
+        for i, seed in enumerate(seeds)
+        for k in sorted(groups)
+    ]
+    if not ctx.resuming:
+        _clean(ctx, [t.name for t in tasks])
+    ctx.tasks.map(finetune_task, tasks, desc="fine-tunes")
+    return {"models": len(tasks), "clusters": {int(k): len(v) for k, v in groups.items()}}
+
+
+def _cluster_stations(clusters: xr.DataArray) -> dict[int, list[str]]:
+    ids = [str(s) for s in clusters["station"].values]
+    out: dict[int, list[str]] = {}
+    for s, k in zip(ids, clusters.values, strict=True):
+        out.setdefault(int(k), []).append(s)
+    return out
+
+
+# ---------------------------------------------------------------------------- loading
+def has_fine(cfg: RunConfig) -> bool:
+    """Whether the run has a fine-tuned ensemble."""
+    if cfg.ensemble.mode == "import":
+        return cfg.ensemble.import_.kind == "fine"
+    return cfg.ensemble.fine_tune.enabled
+
+
+def load_ensemble(ctx: RunContext, kind: str) -> Any:
+    """The run's ``bulk`` or cluster-routed ``fine`` ensemble."""
+    from hydrointerp.models.ensemble import Ensemble
+    from hydrointerp.models.saved import load_model
+
+    clusters = ds.load_clusters(ctx)
+    ids = [str(s) for s in clusters["station"].values]
+    cfg = ctx.config
+    lookback = cfg.windows.lookback
+    if cfg.ensemble.mode == "import":
+        mapping = dict(zip(ids, (int(k) for k in clusters.values), strict=True))
+        return Ensemble.load_published(
+            published_models_dir(ctx), kind, ids, clusters=mapping, device=cfg.device
+        )
+    n = cfg.ensemble.members
+    if kind == "bulk":
+        members = [load_model(ctx.path(MODELS, f"{bulk_name(i)}.pt"), cfg.device) for i in range(n)]
+        return Ensemble(members, ids, lookback)
+    groups = {
+        k: (
+            [load_model(ctx.path(MODELS, f"{fine_name(i, k)}.pt"), cfg.device) for i in range(n)],
+            stations,
+        )
+        for k, stations in _cluster_stations(clusters).items()
+    }
+    return Ensemble.routed(groups, ids, lookback)
+
+
+# ---------------------------------------------------------------------------- skill
+def run_skill(ctx: RunContext) -> dict[str, Any]:
+    """Predict the test period with each ensemble; write ``predictions.nc`` and ``skill.csv``."""
+    from hydrointerp.data.windows import Normaliser
+
+    region = ds.load_region(ctx)
+    spec = ds.window_spec(ctx.config, region)
+    norm = Normaliser.load(ctx.path(ds.NORMALISER))
+    frames = norm.transform_weather(region)
+    flow = norm.transform_flow(region["flow"]).transpose("time", "station")
+    times = _test_times(flow, frames, spec)
+    kinds = ["bulk", "fine"] if has_fine(ctx.config) else ["bulk"]
+    preds = {}
+    for kind in kinds:
+        pred = load_ensemble(ctx, kind).predict(frames, times)
+        preds[f"{kind}_member"] = pred["prediction"]
+        preds[f"{kind}_mean"] = pred["ensemble_mean"]
+    out = xr.Dataset(preds)
+    out["observed"] = flow.sel(time=times).astype(np.float32)
+    out["observed"].attrs.update(units="1", long_name="normalised observed discharge")
+    out.attrs.update(period=f"{times[0].date()}..{times[-1].date()}", split="test")
+    write_netcdf(out, ctx.path(PREDICTIONS))
+    table = skill_table(out, kinds)
+    write_text(ctx.path(SKILL), table.to_csv(index=False))
+    med = {k: float(np.nanmedian(table[f"nse_{k}"])) for k in kinds}
+    return {"median_nse": med, "period": out.attrs["period"], "n_days": int(len(times))}
+
+
+def _test_times(flow: xr.DataArray, frames: xr.DataArray, spec: Any) -> Any:
+    import pandas as pd
+
+    times = pd.DatetimeIndex(flow["time"].values)
+    start = pd.Timestamp(frames["time"].values[0])
+    last = start + pd.Timedelta(days=frames.sizes["time"])
+    first = start + pd.Timedelta(days=spec.lookback)
+    a, b = spec.test_years
+    keep = (times >= first) & (times <= last) & (times.year >= a) & (times.year <= b)
+    return times[keep]
+
+
+def nse(pred: np.ndarray, obs: np.ndarray) -> np.ndarray:
+    """Nash-Sutcliffe efficiency per column, ignoring missing observations."""
+    ok = np.isfinite(obs) & np.isfinite(pred)
+    o = np.where(ok, obs, np.nan)
+    p = np.where(ok, pred, np.nan)
+    num = np.nansum((p - o) ** 2, axis=0)
+    den = np.nansum((o - np.nanmean(o, axis=0)) ** 2, axis=0)
+    return 1.0 - num / np.where(den > 0, den, np.nan)
+
+
+def skill_table(pred: xr.Dataset, kinds: list[str]) -> Any:
+    """Per-station NSE of each ensemble mean (``training.metrics`` adds KGE etc. when present)."""
+    import pandas as pd
+
+    obs = pred["observed"].values
+    table = pd.DataFrame({"station_id": [str(s) for s in pred["station"].values]})
+    try:
+        from hydrointerp.training import metrics
+    except ImportError:
+        metrics = None
+    for kind in kinds:
+        table[f"nse_{kind}"] = nse(pred[f"{kind}_mean"].values, obs)
+        if metrics is not None and hasattr(metrics, "metrics_table"):
+            extra = _metrics_columns(metrics, pred, kind)
+            for col in extra.columns:
+                if col not in ("station", "station_id", "nse"):
+                    table[f"{col}_{kind}"] = extra[col].to_numpy()
+    return table
+
+
+def _metrics_columns(metrics: Any, pred: xr.Dataset, kind: str) -> Any:
+    import pandas as pd
+
+    try:
+        out = metrics.metrics_table(pred[f"{kind}_mean"], pred["observed"])
+    except TypeError:
+        return pd.DataFrame()
+    if isinstance(out, xr.Dataset):
+        out = out.to_dataframe().reset_index()
+    return out if len(out) == pred.sizes["station"] else pd.DataFrame()
