@@ -49,3 +49,22 @@ def mini_frames(mini: xr.Dataset) -> xr.DataArray:
     from hydrointerp.data.region import weather_end
 
     return mini["weather"].sel(time=slice(None, weather_end(mini)))
+
+
+@pytest.fixture(scope="session")
+def mini_stations(mini: xr.Dataset, mini_clusters, mini_in_near) -> xr.Dataset:
+    """Station metadata as experiments read it: in_near, cluster, regime, glacier fraction."""
+    from hydrointerp.experiments.regimes import regime_groups
+
+    ids = mini["station"].values
+    cluster = mini_clusters.assign_coords(station=ids)
+    groups = regime_groups(mini["glacier_fraction"].assign_coords(station=ids), cluster)
+    return xr.Dataset(
+        {
+            "in_near": mini_in_near.assign_coords(station=ids),
+            "cluster": cluster,
+            "glacier_fraction": mini["glacier_fraction"],
+            "regime": ("station", groups["regime"].values),
+            "group": ("station", groups.values),
+        }
+    )
