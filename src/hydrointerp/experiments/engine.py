@@ -1,0 +1,291 @@
+"""The perturbation engine: many perturbed predictions, each distinct perturbed day encoded once.
+
+Perturbations are spatial masks added (with a sign) to chosen channels of every input day of the
+look-back window (METHODS.md section 5.1). Two ways to draw them:
+
+* ``mask_mode="shared"``: the same masks for every target day. A perturbed copy of the whole
+  record is built per mask, each of its days goes through the CNN once, and every target's window
+  is gathered from those cached features: ``M x D`` CNN calls instead of ``M x T x L``.
+* ``mask_mode="per_day"`` (published): new masks per target day. Each target's perturbed window
+  is unique, so the engine only batches many masks into one forward.
+
+``reference=True`` runs the same perturbations through the plain per-window ``forward`` in
+batches of 64 windows (as the published code), for tests and benchmarks. Any Predictor works: a
+:class:`~hydrointerp.models.cnn_lstm.CNNLSTM`, an Ensemble (every member kept apart), or the
+virtual region's simulator.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Iterator, Sequence
+
+import numpy as np
+import pandas as pd
+import torch
+
+from hydrointerp.errors import ConfigError, DataError
+from hydrointerp.experiments.masks import MaskSet
+from hydrointerp.models.cnn_lstm import CNNLSTM
+
+MASK_MODES = ("per_day", "shared")
+REDUCTIONS = ("time", "member")
+
+
+class PerturbationEngine:
+    """Perturbed predictions of a predictor on a block of normalised input days.
+
+    Parameters
+    ----------
+    predictor
+        A CNNLSTM, an Ensemble (with ``predict_members``) or any Predictor.
+    frames
+        ``[D, H, W, C]`` normalised input days.
+    lookback
+        Window length (default: the predictor's).
+    start
+        Date of ``frames[0]`` (passed to predictors that need it, e.g. the simulator).
+    reference
+        Use the plain per-window forward (slow; for checks).
+    mask_chunk
+        Perturbed copies predicted per call (memory bound of the fast path).
+    encode_chunk, lstm_chunk
+        Days per CNN call and windows per LSTM call of the CNN-LSTM fast path.
+    """
+
+    def __init__(
+        self,
+        predictor: object,
+        frames: np.ndarray | torch.Tensor,
+        lookback: int | None = None,
+        start: pd.Timestamp | None = None,
+        reference: bool = False,
+        mask_chunk: int = 10,
+        encode_chunk: int = 512,
+        lstm_chunk: int = 512,
+        window_batch: int = 64,
+    ) -> None:
+        self.predictor = predictor
+        self.frames = torch.as_tensor(np.asarray(frames, dtype=np.float32))
+        if self.frames.ndim != 4 or not torch.isfinite(self.frames).all():
+            raise DataError(
+                "engine frames must be finite [day, lat, lon, channel]",
+                variable="frames",
+                expected="finite 4-D array",
+                found=tuple(self.frames.shape),
+            )
+        self.lookback = int(lookback if lookback is not None else predictor.lookback)  # type: ignore[attr-defined]
+        self.start = start
+        self.reference = bool(reference)
+        self.mask_chunk = int(mask_chunk)
+        self.encode_chunk = int(encode_chunk)
+        self.lstm_chunk = int(lstm_chunk)
+        self.window_batch = int(window_batch)
+
+    # ------------------------------------------------------------------ prediction
+    def _models(self) -> list[tuple[CNNLSTM, torch.Tensor | None, int]]:
+        """(model, station index or None, member) for every network of the predictor."""
+        p = self.predictor
+        if isinstance(p, CNNLSTM):
+            return [(p, None, 0)]
+        if hasattr(p, "groups") and hasattr(p, "station_ids"):
+            pos = {s: i for i, s in enumerate(p.station_ids)}
+            out = []
+            for g in p.groups.values():
+                idx = torch.tensor([pos[s] for s in g.station_ids])
+                out += [(m, idx, i) for i, m in enumerate(g.members)]
+            return out
+        return []
+
+    @property
+    def n_members(self) -> int:
+        """Members whose outputs are kept apart (1 for a single model or a simulator)."""
+        models = self._models()
+        return 1 + max(i for _, _, i in models) if models else 1
+
+    @property
+    def n_stations(self) -> int:
+        """Output stations."""
+        p = self.predictor
+        if isinstance(p, CNNLSTM):
+            return int(p.arch.n_out)
+        return len(p.station_ids)  # type: ignore[attr-defined]
+
+    @torch.inference_mode()
+    def _fast_model(self, model: CNNLSTM, x: torch.Tensor, targets: np.ndarray) -> torch.Tensor:
+        """``x[P, D, H, W, C] -> [P, T, n_out]``: encode each day once, gather windows."""
+        model.eval()
+        p, d = x.shape[:2]
+        lo = int(targets.min()) - self.lookback
+        hi = int(targets.max())
+        x = x[:, lo:hi].to(model.device)
+        days = x.reshape(-1, *x.shape[2:])
+        feats = torch.cat([model.encode_days(c) for c in days.split(self.encode_chunk)])
+        feats = feats.reshape(p, hi - lo, -1)
+        t = torch.as_tensor(targets - lo)
+        idx = t[:, None] - self.lookback + torch.arange(self.lookback)[None, :]
+        windows = feats[:, idx.to(feats.device)].reshape(p * len(t), self.lookback, -1)
+        out = torch.cat([model.head(model.last_hidden(c)) for c in windows.split(self.lstm_chunk)])
+        return out.reshape(p, len(t), -1).cpu()
+
+    @torch.inference_mode()
+    def _reference_model(
+        self, model: CNNLSTM, x: torch.Tensor, targets: np.ndarray
+    ) -> torch.Tensor:
+        """Same as :meth:`_fast_model` through the plain per-window ``forward``."""
+        model.eval()
+        p = x.shape[0]
+        wins = [(i, t) for t in targets for i in range(p)]
+        outs = []
+        for k in range(0, len(wins), self.window_batch):
+            batch = torch.stack(
+                [x[i, t - self.lookback : t] for i, t in wins[k : k + self.window_batch]]
+            )
+            outs.append(model(batch.to(model.device)).cpu())
+        out = torch.cat(outs).reshape(len(targets), p, -1)
+        return out.transpose(0, 1)
+
+    def predict(self, x: torch.Tensor, targets: np.ndarray, offset: int = 0) -> torch.Tensor:
+        """Every member's prediction ``[R, P, T, S]`` for perturbed copies ``x[P, D, H, W, C]``.
+
+        ``offset`` is the index of ``x[:, 0]`` in the engine's frames (for date-aware predictors).
+        """
+        targets = np.asarray(targets, dtype=np.int64)
+        models = self._models()
+        if not models:
+            return self._predict_other(x, targets, offset)[None]
+        run = self._reference_model if self.reference else self._fast_model
+        out = torch.full((self.n_members, x.shape[0], len(targets), self.n_stations), torch.nan)
+        for model, idx, member in models:
+            y = run(model, x, targets)
+            if idx is None:
+                out[member] = y
+            else:
+                out[member][..., idx] = y
+        return out
+
+    def _predict_other(self, x: torch.Tensor, targets: np.ndarray, offset: int = 0) -> torch.Tensor:
+        fn = self.predictor.predict_block  # type: ignore[attr-defined]
+        kwargs = {}
+        if self.start is not None and "block_start" in inspect.signature(fn).parameters:
+            kwargs["block_start"] = self.start + pd.Timedelta(days=offset)
+        if self.reference:
+            outs = [
+                fn(
+                    x[:, t - self.lookback : t],
+                    [self.lookback],
+                    **_shift(kwargs, t - self.lookback),
+                )
+                for t in targets
+            ]
+            return torch.cat([torch.as_tensor(o) for o in outs], dim=1)
+        return torch.as_tensor(fn(x, targets, **kwargs))
+
+    def baseline(self, targets: Sequence[int]) -> torch.Tensor:
+        """Unperturbed predictions ``[R, T, S]``."""
+        return self.predict(self.frames[None], np.asarray(targets))[:, 0]
+
+    # ------------------------------------------------------------------ perturbations
+    def perturbed(
+        self,
+        masks: MaskSet,
+        g: int,
+        m: slice,
+        channels: Sequence[int],
+        lo: int = 0,
+        hi: int | None = None,
+    ) -> torch.Tensor:
+        """Perturbed copies ``[m, hi - lo, H, W, C]`` of frames ``lo:hi`` for masks ``m``."""
+        w = torch.from_numpy(masks.weights[g, m] * masks.signs[g, m][:, None, None])
+        base = self.frames[lo:hi]
+        delta = torch.zeros(w.shape[0], 1, *base.shape[1:])
+        delta[..., list(channels)] = w[:, None, :, :, None]
+        return base[None] + delta
+
+    def responses(
+        self,
+        targets: Sequence[int],
+        masks: MaskSet,
+        channels: Sequence[int] = (0, 1, 2),
+        y0: torch.Tensor | None = None,
+    ) -> Iterator[tuple[slice, torch.Tensor]]:
+        """Yield ``(mask slice, |y0 - y_i|[R, m, T, S])`` chunk by chunk.
+
+        With shared masks every chunk covers all targets; with per-day masks (one group per
+        target) the engine walks target by target and yields ``T = 1`` blocks in target order.
+        """
+        targets = np.asarray(targets, dtype=np.int64)
+        y0 = self.baseline(targets) if y0 is None else y0
+        if masks.shared:
+            for m in _chunks(masks.n_masks, self.mask_chunk):
+                y = self.predict(self.perturbed(masks, 0, m, channels), targets)
+                yield m, (y - y0[:, None]).abs()
+            return
+        if masks.weights.shape[0] != len(targets):
+            raise ConfigError(
+                f"per-day masks need one group per target day: {masks.weights.shape[0]} groups"
+                f" for {len(targets)} targets"
+            )
+        for k, t in enumerate(targets):
+            lo = int(t) - self.lookback
+            for m in _chunks(masks.n_masks, self.mask_chunk):
+                x = self.perturbed(masks, k, m, channels, lo, int(t))
+                y = self.predict(x, np.asarray([self.lookback]), offset=lo)
+                yield (
+                    slice(k * masks.n_masks + m.start, k * masks.n_masks + m.stop),
+                    (y - y0[:, None, k : k + 1]).abs(),
+                )
+
+    def weighted_response(
+        self,
+        targets: Sequence[int],
+        masks: MaskSet,
+        channels: Sequence[int] = (0, 1, 2),
+        reduce: str = "time",
+        progress: object | None = None,
+    ) -> torch.Tensor:
+        """``sum_i |y0 - y_i| p_i``: the RISE-style mask-weighted response (not yet averaged).
+
+        Parameters
+        ----------
+        reduce
+            ``"time"``: summed over target days, members kept: ``[R, S, H, W]``.
+            ``"member"``: averaged over members, days kept: ``[T, S, H, W]``.
+        progress
+            A tqdm bar updated by the number of masks done.
+        """
+        if reduce not in REDUCTIONS:
+            raise ConfigError(f"reduce must be one of {REDUCTIONS}, got {reduce!r}")
+        targets = np.asarray(targets, dtype=np.int64)
+        h, w = self.frames.shape[1:3]
+        r, s = self.n_members, self.n_stations
+        shape = (r, s, h, w) if reduce == "time" else (len(targets), s, h, w)
+        acc = torch.zeros(shape, dtype=torch.float64)
+        n = masks.n_masks
+        for m, dy in self.responses(targets, masks, channels):
+            if masks.shared:
+                p = torch.from_numpy(masks.weights[0, m]).double()
+                sl = slice(None)
+            else:
+                k = m.start // n
+                p = torch.from_numpy(masks.weights[k, m.start - k * n : m.stop - k * n]).double()
+                sl = slice(k, k + 1)
+            dy = dy.double()
+            if reduce == "time":
+                acc += torch.einsum("rmts,mhw->rshw", dy, p)
+            else:
+                acc[sl] += torch.einsum("rmts,mhw->tshw", dy, p) / r
+            if progress is not None:
+                progress.update(m.stop - m.start)  # type: ignore[attr-defined]
+        return acc
+
+
+def _chunks(n: int, size: int) -> Iterator[slice]:
+    for a in range(0, n, max(1, size)):
+        yield slice(a, min(n, a + size))
+
+
+def _shift(kwargs: dict, days: int) -> dict:
+    if "block_start" in kwargs:
+        return {"block_start": kwargs["block_start"] + pd.Timedelta(days=days)}
+    return kwargs
