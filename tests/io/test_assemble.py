@@ -151,7 +151,7 @@ def _train_one_epoch(region, out_dir) -> None:
     normaliser = Normaliser().fit(region, spec.fit_years())
     windows = make_windows(region, normaliser, spec)
     arch = ModelSettings(conv_filters=(4, 4, 4, 4, 4), lstm_units=4).architecture(n_out=2)
-    settings = TrainSettings(max_epochs=1, batch_size=64, progress=False, num_threads=2)
+    settings = TrainSettings(max_epochs=1, batch_size=400, progress=False, num_threads=2)
     path = train_member(windows, settings, 0, out_dir, arch=arch)
     assert path.is_file()
     log = pd.read_csv(out_dir / "train_log_member_0.csv")

@@ -85,6 +85,8 @@ _PRECIP_RATE |= dict.fromkeys(("mmh-1", "mm/h", "mm/hr", "mmhr-1"), 1 / 3600)
 _PRECIP_RATE |= dict.fromkeys(("mmd-1", "mm/d", "mm/day", "mmday-1"), 1 / 86400)
 _PRECIP_RATE |= dict.fromkeys(("md-1", "m/d", "m/day", "mday-1"), 1000 / 86400)
 
+#: Negative precipitation above this (mm per step) is int16 packing noise and becomes 0.
+PACKING_NOISE_MM = 0.01
 _STEP = {"hourly": pd.Timedelta(hours=1), "published": pd.Timedelta(hours=6)}
 _STEP["daily"] = pd.Timedelta(days=1)
 _PER_DAY = {"hourly": 24, "published": 4, "daily": 1}
@@ -199,9 +201,10 @@ def _precip(da: xr.DataArray, source: str, variable: str, step: pd.Timedelta) ->
     unit = str(da.attrs.get("units", ""))
     canon = _canon_unit(unit)
     if canon in _PRECIP_AMOUNT:
-        return (da * _PRECIP_AMOUNT[canon]).astype(np.float32)
+        return _clip_packing_noise((da * _PRECIP_AMOUNT[canon]).astype(np.float32))
     if canon in _PRECIP_RATE:
-        return (da * (_PRECIP_RATE[canon] * step.total_seconds())).astype(np.float32)
+        scale = _PRECIP_RATE[canon] * step.total_seconds()
+        return _clip_packing_noise((da * scale).astype(np.float32))
     raise DataError(
         "unknown precipitation units",
         source=source,
@@ -209,6 +212,14 @@ def _precip(da: xr.DataArray, source: str, variable: str, step: pd.Timedelta) ->
         expected="m, mm, kg m-2 (amounts) or kg m-2 s-1, mm/day (rates)",
         found=unit or "no units attribute",
     )
+
+
+def _clip_packing_noise(mm: xr.DataArray) -> xr.DataArray:
+    """Set tiny negative amounts (> -PACKING_NOISE_MM, from int16 packing) to 0.
+
+    Larger negative values are kept, so RegionData validation reports them.
+    """
+    return xr.where((mm < 0) & (mm > -PACKING_NOISE_MM), np.float32(0), mm, keep_attrs=True)
 
 
 def _file_step(ds: xr.Dataset, recipe: str) -> pd.Timedelta:
