@@ -10,6 +10,7 @@ from typing import Any
 from hydrointerp.config import RunConfig, load_config
 from hydrointerp.pipeline import data_stages as ds
 from hydrointerp.pipeline import model_stages as ms
+from hydrointerp.pipeline import output_stages as os_
 from hydrointerp.pipeline.runner import RunContext, Stage, run_stages
 
 
@@ -67,6 +68,20 @@ def build_stages(cfg: RunConfig) -> list[Stage]:
             (model_stage, "clusters"),
         )
     )
+    last = [st.name for st in stages]
+    stages.append(
+        Stage("figures", os_.run_figures, _files(os_.STUDY_REGION), (), ("clusters", "skill"))
+    )
+    if cfg.report.enabled:
+        stages.append(
+            Stage(
+                "report",
+                os_.run_report,
+                _files(os_.REPORT),
+                ("report",),
+                tuple(dict.fromkeys([*last, "figures"])),
+            )
+        )
     return stages
 
 
