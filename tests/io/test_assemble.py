@@ -176,3 +176,40 @@ def test_build_config_errors(raw_region, tmp_path) -> None:
     result = CliRunner().invoke(app, ["build-region", str(unknown)])
     assert result.exit_code != 0
     assert "09XX999" in str(result.exception)
+
+
+def test_template_and_wsc_csv_source(raw_region, tmp_path, flow_series) -> None:
+    target = tmp_path / "mine.yaml"
+    result = CliRunner().invoke(app, ["build-region", str(target), "--template"])
+    assert result.exit_code == 0, result.output
+    template = load_build_config(target)  # the template itself is a valid config
+    assert template.era5.recipe == "hourly" and template.selection.max_lat == 56.0
+    again = CliRunner().invoke(app, ["build-region", str(target), "--template"])
+    assert again.exit_code != 0 and "exists" in str(again.exception)
+
+    config_path, *_ = raw_region
+    raw = yaml.safe_load(config_path.read_text())
+    wide = pd.DataFrame(flow_series)
+    wide.index.name = "date"
+    wide.to_csv(tmp_path / "flows.csv")
+    (tmp_path / "candidates.csv").write_text(
+        "Station, StationName, Latitude, Longitude, DrainageArea\n"
+        " ,  , Degrees, Degrees, km2\n"
+        "08AA001, ALPHA CREEK, 50.1, -120.2, 850\n"
+        "08BB002, BETA RIVER, 50.9, -119.1, 120\n"
+    )
+    raw.update(
+        flow={"source": "wsc_csv", "paths": "flows.csv"},
+        stations={"file": "candidates.csv"},
+        glaciers={"table": "glacier.csv"},
+    )
+    (tmp_path / "glacier.csv").write_text("id,glacier_fraction\n08AA001,0.25\n08BB002,0.0\n")
+    path = tmp_path / "csv.yaml"
+    path.write_text(yaml.safe_dump(raw))
+    with pytest.warns(UserWarning, match="08BB002"):
+        region, summary = build_region_with_summary(load_build_config(path))
+    assert summary.kept == ["08AA001", "08BB002"] and summary.basin_fallback == ["08BB002"]
+    assert region["name"].values.tolist() == ["ALPHA CREEK", "BETA RIVER"]
+    assert region["area_km2"].values.tolist() == [850.0, 120.0]
+    assert region["glacier_fraction"].values.tolist() == [0.25, 0.0]
+    assert summary.glacier_classes["G > 10 %"] == 1

@@ -171,3 +171,26 @@ def test_corrupt_file_and_uncovered_grid(tmp_path) -> None:
     with pytest.raises(DataError, match="do not cover the target grid") as info:
         read_era5(path)  # the 12 x 32 study grid is far larger than this file
     assert info.value.variable == "lat"
+
+
+def test_packing_noise_clipped_but_real_negatives_kept(tmp_path) -> None:
+    times, t2m, tp = _hourly("2001-01-01 01:00", 1)
+    tp = tp.copy()
+    tp[0, 0, 0] = -1e-6  # -0.001 mm: packing noise -> 0
+    tp[0, 1, 1] = -1e-4  # -0.1 mm: a real error, left for validation to report
+    w = read_era5(
+        write_era5(tmp_path / "n.nc", era5_dataset(times, LAT, LON360, t2m, tp)), grid="native"
+    ).compute()
+    p = w.sel(channel="precip").values[0]  # rows north -> south: LAT index i is row 3 - i
+    expected = tp.copy()
+    expected[0, 0, 0] = 0.0
+    np.testing.assert_allclose(p[3, 0], 1000 * expected[:, 0, 0].sum(), rtol=1e-5)
+    np.testing.assert_allclose(p[2, 1], 1000 * tp[:, 1, 1].sum(), rtol=1e-5)
+
+
+def test_ensemble_members_rejected(tmp_path) -> None:
+    times, t2m, tp = _hourly("2001-01-01 01:00", 1)
+    ds = era5_dataset(times, LAT, LON360, t2m, tp).drop_vars("number")
+    ds = xr.concat([ds, ds], dim=pd.Index([0, 1], name="number"))
+    err = _error(tmp_path, ds)
+    assert err.variable == "number" and err.found == "2 members"

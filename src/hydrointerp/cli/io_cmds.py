@@ -16,7 +16,9 @@ def build_region_cmd(
         None, "--output", "-o", help="Where to write region.nc (default: the config's output)."
     ),
     template: bool = typer.Option(
-        False, "--template", help="Print the template config to CONFIG's path instead."
+        False,
+        "--template",
+        help="Write a commented template config to CONFIG (must not exist) instead of building.",
     ),
 ) -> None:
     """Build a RegionData (region.nc) from ERA5 NetCDF, HYDAT/WSC flow, basins and glaciers.
@@ -28,9 +30,12 @@ def build_region_cmd(
     ``hydrointerp build-region my_region.yaml --template`` writes a template to edit.
     """
     from hydrointerp.atomic import write_text
+    from hydrointerp.errors import ConfigError
     from hydrointerp.io.assemble import TEMPLATE_PATH, build_region_file
 
     if template:
+        if config.exists():
+            raise ConfigError(f"{config} exists; choose a new file name for the template")
         write_text(config, TEMPLATE_PATH.read_text())
         typer.echo(f"wrote template config {config}")
         return
