@@ -361,7 +361,7 @@ def climatology_fill(flow: xr.DataArray) -> xr.DataArray:
     Dec 30 value, as published); climatology NaNs become the station's minimum seasonal value.
     """
     time = pd.DatetimeIndex(flow["time"].values)
-    k = np.minimum(np.asarray(time.dayofyear) - 1, 364)
+    k = np.minimum(np.asarray(time.day_of_year) - 1, 364)
     season = flow.groupby(xr.DataArray(k, dims="time", name="k")).mean("time", skipna=True)
     season = season.fillna(season.min("k"))
     filled = season.sel(k=xr.DataArray(k, dims="time")).drop_vars("k")

@@ -40,13 +40,13 @@ def seasonal_flow(region: xr.Dataset, years: tuple[int, int] | None = None) -> x
     """
     flow = region["flow"]
     time = pd.DatetimeIndex(flow["time"].values)
-    keep = np.asarray(time.dayofyear <= N_SEASON)
+    keep = np.asarray(time.day_of_year <= N_SEASON)
     if years is not None:
         keep &= np.asarray((time.year >= years[0]) & (time.year <= years[1]))
     if not keep.any():
         raise DataError("no flow in the requested years", variable="flow", expected=years)
     f = flow.isel(time=keep).astype(np.float64)
-    k = xr.DataArray(np.asarray(time[keep].dayofyear), dims="time", name="dayofyear")
+    k = xr.DataArray(np.asarray(time[keep].day_of_year), dims="time", name="dayofyear")
     season = f.groupby(k).mean("time", skipna=True).reindex(dayofyear=np.arange(1, 366))
     season = season.fillna(season.min("dayofyear"))
     empty = season.isnull().all("dayofyear").values
