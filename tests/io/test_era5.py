@@ -99,9 +99,16 @@ def test_block_mean_and_bilinear_regridding(tmp_path) -> None:
     native = read_era5(path, grid="native").compute()
     coarse = Grid(lat=(51.375, 49.875), lon=(-121.125, -119.625))  # 2x2 blocks of 0.75 cells
     w = read_era5(path, grid=coarse).compute()
-    assert w.attrs["regrid"] == "block-mean"
+    assert w.attrs["regrid"] == "conservative"
     block = native.isel(lat=[0, 1], lon=[0, 1]).mean(("lat", "lon"))
     np.testing.assert_allclose(w.isel(lat=0, lon=0).values, block.values, rtol=1e-6)
+    nested = Grid(lat=(51.0,), lon=(-120.0,), resolution=1.5)  # centres shared with the source
+    n = read_era5(path, grid=nested).compute()
+    assert n.attrs["regrid"] == "conservative"
+    kernel = np.outer([0.25, 0.5, 0.25], [0.25, 0.5, 0.25])  # overlap of 0.75 cells in a 1.5 cell
+    around = native.sel(lat=[51.75, 51.0, 50.25], lon=[-120.75, -120.0, -119.25])
+    expected = (around * xr.DataArray(kernel, dims=("lat", "lon"))).sum(("lat", "lon"))
+    np.testing.assert_allclose(n.isel(lat=0, lon=0).values, expected.values, rtol=1e-5)
     fine = Grid(lat=(50.625,), lon=(-120.375,))  # midway between four cells
     b = read_era5(path, grid=fine).compute()
     assert b.attrs["regrid"] == "bilinear"

@@ -25,10 +25,10 @@ record is a :class:`~hydrointerp.errors.DataError`.
 
 Regridding to the study grid (or a user :class:`~hydrointerp.io.grid.Grid`):
 
-* target centres that are all source centres: nearest-neighbour selection (a crop);
-* a target coarser than the source (step > 1.5x): the mean of the source cells whose centres fall
-  in each target cell (a block mean, "conservative-ish": exact for nested grids, cells are not
-  area-weighted);
+* otherwise, target centres that are all source centres: nearest-neighbour selection (a crop);
+* a target coarser than the source (step > 1.5x): "conservative" - each target cell is the mean
+  of the source cells weighted by the share of the target cell each one covers (separately in
+  lat and lon, in degrees; cells are not weighted by cos(lat));
 * otherwise: bilinear interpolation (``xarray.DataArray.interp``).
 
 Days are aggregated on the source grid (cropped to the target's extent) before regridding, so
@@ -387,21 +387,30 @@ def _target_step(values: np.ndarray, resolution: float | None) -> float:
     return resolution or 0.0
 
 
-def _block_weights(src: np.ndarray, edges: np.ndarray, tgt: np.ndarray, dim: str) -> xr.DataArray:
-    """``[target, source]`` averaging weights: 1/n for the source centres in each target cell."""
-    lo = np.minimum(edges[:-1], edges[1:])
-    hi = np.maximum(edges[:-1], edges[1:])
-    inside = (src[None, :] >= lo[:, None]) & (src[None, :] < hi[:, None])
-    counts = inside.sum(axis=1, keepdims=True)
-    if (counts == 0).any():
+def _overlap_weights(src: np.ndarray, edges: np.ndarray, tgt: np.ndarray, dim: str) -> xr.DataArray:
+    """``[target, source]`` weights: the share of each target cell covered by each source cell.
+
+    Source cells span half a source step either side of their centre; the weights of a target
+    row sum to 1 (a 1-D conservative remap along ``dim``). A target cell at the edge of the data
+    averages the part that is covered, which must be at least half of it.
+    """
+    half = _axis_step(src) / 2
+    lo_t = np.minimum(edges[:-1], edges[1:])[:, None]
+    hi_t = np.maximum(edges[:-1], edges[1:])[:, None]
+    overlap = np.clip(
+        np.minimum(hi_t, src[None, :] + half) - np.maximum(lo_t, src[None, :] - half), 0, None
+    )
+    covered = overlap.sum(axis=1, keepdims=True)
+    if np.any(covered < 0.5 * (hi_t - lo_t)):
+        short = tgt[(covered < 0.5 * (hi_t - lo_t))[:, 0]]
         raise DataError(
-            "a target cell holds no source cell centre",
+            "ERA5 cells do not cover every target cell",
             variable=dim,
-            expected="a target grid coarser than the ERA5 grid",
-            found=f"empty cells at {tgt[counts[:, 0] == 0][:5].tolist()}",
+            expected="source cells covering each target cell",
+            found=f"uncovered target cells at {short[:5].tolist()}",
         )
     return xr.DataArray(
-        inside / counts, dims=(f"{dim}_target", dim), coords={f"{dim}_target": tgt, dim: src}
+        overlap / covered, dims=(f"{dim}_target", dim), coords={f"{dim}_target": tgt, dim: src}
     )
 
 
@@ -409,6 +418,18 @@ def regrid(weather: xr.DataArray, grid: Grid) -> tuple[xr.DataArray, str]:
     """Regrid daily weather to ``grid``; returns the result and the method used."""
     src_lat, src_lon = weather["lat"].values, weather["lon"].values
     tgt_lat, tgt_lon = grid.lats, grid.lons
+    coarser = all(
+        _target_step(tgt, grid.resolution) > 1.5 * _axis_step(src)
+        for tgt, src in ((tgt_lat, src_lat), (tgt_lon, src_lon))
+    )
+    if coarser:
+        lat_e, lon_e = grid.cell_edges()
+        w_lat = _overlap_weights(src_lat, lat_e, tgt_lat, "lat")
+        w_lon = _overlap_weights(src_lon, lon_e, tgt_lon, "lon")
+        out = xr.dot(w_lat, weather, dim="lat")
+        out = xr.dot(w_lon, out, dim="lon")
+        out = out.rename(lat_target="lat", lon_target="lon")
+        return out.transpose("time", "lat", "lon", "channel").astype(np.float32), "conservative"
     matches = all(
         np.abs(src[:, None] - tgt[None, :]).min(axis=0).max() < 1e-6
         for src, tgt in ((src_lat, tgt_lat), (src_lon, tgt_lon))
@@ -417,18 +438,6 @@ def regrid(weather: xr.DataArray, grid: Grid) -> tuple[xr.DataArray, str]:
         return weather.sel(lat=tgt_lat, lon=tgt_lon, method="nearest").assign_coords(
             lat=tgt_lat, lon=tgt_lon
         ), "nearest"
-    coarser = all(
-        _target_step(tgt, grid.resolution) > 1.5 * _axis_step(src)
-        for tgt, src in ((tgt_lat, src_lat), (tgt_lon, src_lon))
-    )
-    if coarser:
-        lat_e, lon_e = grid.cell_edges()
-        w_lat = _block_weights(src_lat, lat_e, tgt_lat, "lat")
-        w_lon = _block_weights(src_lon, lon_e, tgt_lon, "lon")
-        out = xr.dot(w_lat, weather, dim="lat")
-        out = xr.dot(w_lon, out, dim="lon")
-        out = out.rename(lat_target="lat", lon_target="lon")
-        return out.transpose("time", "lat", "lon", "channel").astype(np.float32), "block-mean"
     out = weather.interp(lat=tgt_lat, lon=tgt_lon, method="linear")
     return out.astype(np.float32), "bilinear"
 

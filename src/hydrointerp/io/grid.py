@@ -16,8 +16,8 @@ class Grid(BaseModel):
     """A regular lon/lat grid given by its cell centres or by an extent and a resolution.
 
     Give either ``lat`` and ``lon`` (cell centres, any order; they are sorted north to south and
-    west to east) or ``north``, ``south``, ``west``, ``east`` (centres of the outer cells) and
-    ``resolution`` (degrees).
+    west to east; ``resolution`` is optional and sizes one-cell axes) or ``north``, ``south``,
+    ``west``, ``east`` (centres of the outer cells) and ``resolution`` (degrees).
 
     Examples
     --------
@@ -41,7 +41,7 @@ class Grid(BaseModel):
     def _complete(self) -> Grid:
         extent = (self.north, self.south, self.west, self.east, self.resolution)
         if self.lat is not None and self.lon is not None:
-            if any(v is not None for v in extent):
+            if any(v is not None for v in extent[:4]):
                 raise ConfigError("grid: give either lat/lon centres or an extent, not both")
             if len(self.lat) == 0 or len(self.lon) == 0:
                 raise ConfigError("grid: lat and lon must not be empty")
