@@ -14,6 +14,7 @@ samples with ``k = 0``.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -29,6 +30,9 @@ from hydrointerp.experiments.warming import (
     target_index,
 )
 from hydrointerp.predictor import Predictor
+
+if TYPE_CHECKING:
+    from hydrointerp.experiments.inputs import ExperimentInputs
 
 #: Glacier-cover class edges (fraction): G = 0, (0, 1 %], (1, 10 %], (10, 100 %].
 GLACIER_CLASS_EDGES: tuple[float, ...] = (0.0, 0.01, 0.1, 1.0)
@@ -177,3 +181,20 @@ def august_experiment(
 def class_medians(ds: xr.Dataset) -> xr.DataArray:
     """Median slope per glacier class ``(glacier_class)``."""
     return ds["slope"].groupby(ds["glacier_class"]).median()
+
+
+def august_from_inputs(
+    inputs: ExperimentInputs, delta_t: Sequence[float] = DELTA_T, swapped_means: bool = False
+) -> xr.Dataset:
+    """:func:`august_experiment` on :class:`~hydrointerp.experiments.inputs.ExperimentInputs`."""
+    scaling = TemperatureScaling.from_constants(
+        inputs.channel_mean, inputs.channel_std, swapped_means
+    )
+    return august_experiment(
+        inputs.predictor,
+        inputs.frames,
+        inputs.target_times,
+        inputs.stations["glacier_fraction"],
+        delta_t,
+        scaling,
+    )

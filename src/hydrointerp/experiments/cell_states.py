@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -22,8 +23,17 @@ from scipy import stats
 from sklearn.cluster import AgglomerativeClustering
 
 from hydrointerp.errors import DataError
-from hydrointerp.experiments.warming import FREEZING_K, TemperatureScaling, raw_temperature
+from hydrointerp.experiments.warming import (
+    FREEZING_K,
+    TemperatureScaling,
+    cluster_region,
+    raw_temperature,
+    target_index,
+)
 from hydrointerp.models.cnn_lstm import CNNLSTM
+
+if TYPE_CHECKING:
+    from hydrointerp.experiments.inputs import ExperimentInputs
 
 
 @dataclass(frozen=True)
@@ -303,4 +313,56 @@ def cell_state_experiment(
         window_last_day=str(time[-1].date()),
         **st.to_attrs(),
     )
+    return ds
+
+
+def cluster_members(inputs: ExperimentInputs, cluster: int) -> tuple[list[CNNLSTM], list[str]]:
+    """The models and output stations of one cluster of the inputs' (routed) ensemble; a bulk
+    ensemble (one group) gives all its members and stations."""
+    groups = getattr(inputs.predictor, "groups", None)
+    if not groups:
+        raise DataError(
+            "cell states need network models",
+            variable="--models",
+            expected="a model ensemble (not the simulator)",
+            found=type(inputs.predictor).__name__,
+        )
+    key = cluster if cluster in groups else ("all" if list(groups) == ["all"] else None)
+    if key is None:
+        raise DataError(
+            "no models for that cluster",
+            variable="--cluster",
+            expected=sorted(groups),
+            found=cluster,
+        )
+    group = groups[key]
+    return list(group.members), list(group.station_ids)
+
+
+def last_window(inputs: ExperimentInputs) -> xr.DataArray:
+    """The input window of the last target day (the mini year: 2010-12-31 .. 2011-12-30)."""
+    t = int(target_index(inputs.frames, inputs.target_times[-1:])[0])
+    return inputs.frames.isel(time=slice(t - inputs.lookback, t))
+
+
+def cell_states_from_inputs(
+    inputs: ExperimentInputs, cluster: int = 0, settings: CellStateSettings | None = None
+) -> xr.Dataset:
+    """:func:`cell_state_experiment` for one cluster of the inputs' ensemble, on the window of
+    the last target day, with temperature over the cluster's in/near pixels."""
+    members, ids = cluster_members(inputs, cluster)
+    st = inputs.stations
+    region = cluster_region(st["in_near"], st["cluster"])
+    labels = st["cluster"].sel(station=ids).values
+    mask = region.sel(cluster=np.unique(labels)).any("cluster")
+    scaling = TemperatureScaling.from_constants(inputs.channel_mean, inputs.channel_std)
+    temperature = region_mean_temperature(inputs.frames, mask, scaling)
+    ds = cell_state_experiment(
+        members,
+        last_window(inputs),
+        st["glacier_fraction"].sel(station=ids),
+        temperature,
+        settings,
+    )
+    ds.attrs["cluster"] = int(cluster)
     return ds

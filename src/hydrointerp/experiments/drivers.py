@@ -14,6 +14,7 @@ computed from the input days given: with the mini data that is 2010-2011 (two ye
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -23,6 +24,9 @@ import xarray as xr
 from hydrointerp.errors import ConfigError, DataError
 from hydrointerp.experiments.warming import target_index
 from hydrointerp.predictor import Predictor
+
+if TYPE_CHECKING:
+    from hydrointerp.experiments.inputs import ExperimentInputs
 
 SEASONS: tuple[str, ...] = ("DJF", "MAM", "JJA", "SON")
 _SEASON_OF_MONTH = {12: 0, 1: 0, 2: 0, 3: 1, 4: 1, 5: 1, 6: 2, 7: 2, 8: 2, 9: 3, 10: 3, 11: 3}
@@ -272,3 +276,12 @@ def drivers_experiment(
     ds = drivers_from_flow(modelled, frames, stations, settings)
     ds["flow"] = modelled
     return ds
+
+
+def drivers_from_inputs(
+    inputs: ExperimentInputs, settings: DriverSettings | None = None
+) -> xr.Dataset:
+    """:func:`drivers_experiment` on :class:`~hydrointerp.experiments.inputs.ExperimentInputs`."""
+    return drivers_experiment(
+        inputs.predictor, inputs.frames, inputs.target_times, inputs.stations, settings
+    )

@@ -9,6 +9,7 @@ mean R² should exceed the random units'.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 import xarray as xr
@@ -16,6 +17,9 @@ import xarray as xr
 from hydrointerp.errors import DataError
 from hydrointerp.experiments.cell_states import record_cell_states, weight_glacier_correlation
 from hydrointerp.models.cnn_lstm import CNNLSTM
+
+if TYPE_CHECKING:
+    from hydrointerp.experiments.inputs import ExperimentInputs
 
 
 def r_squared(states: np.ndarray, target: np.ndarray) -> np.ndarray:
@@ -102,4 +106,23 @@ def probe_experiment(
         p_value=float((1 + (random_mean >= mean_sel).sum()) / (n_draws + 1)) if n_sel else 1.0,
         p_threshold=p_threshold,
     )
+    return ds
+
+
+def probe_from_inputs(
+    inputs: ExperimentInputs, region: xr.Dataset, cluster: int = 0, p_threshold: float = 0.05
+) -> xr.Dataset:
+    """:func:`probe_experiment` for one cluster of the inputs' ensemble on a virtual region
+    (``region`` must carry ``flow_component``); the target is the glacial stations' mean
+    z-scored true glacier melt on each window day."""
+    from hydrointerp.experiments.cell_states import cluster_members, last_window
+    from hydrointerp.experiments.fidelity import glacial_melt
+
+    members, ids = cluster_members(inputs, cluster)
+    window = last_window(inputs)
+    melt = glacial_melt(region)
+    ds = probe_experiment(
+        members, window, inputs.stations["glacier_fraction"].sel(station=ids), melt, p_threshold
+    )
+    ds.attrs["cluster"] = int(cluster)
     return ds

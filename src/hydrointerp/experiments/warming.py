@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -23,6 +24,9 @@ from tqdm.auto import tqdm
 
 from hydrointerp.errors import DataError
 from hydrointerp.predictor import Predictor
+
+if TYPE_CHECKING:
+    from hydrointerp.experiments.inputs import ExperimentInputs
 
 FREEZING_K = 273.0
 DELTA_T = np.linspace(5.0, -5.0, 11)
@@ -44,15 +48,24 @@ class TemperatureScaling:
     swapped_means: bool = False
 
     @classmethod
-    def from_attrs(cls, attrs: dict, swapped_means: bool = False) -> TemperatureScaling:
-        """Read ``tmax_mean``/``tmax_std``/``tmin_mean``/``tmin_std`` style attrs when present."""
-        kw = {}
-        for name in ("tmax_mean", "tmax_std", "tmin_mean", "tmin_std"):
-            for key in (name, f"weather_{name}", f"{name}_k"):
-                if key in attrs:
-                    kw[name] = float(attrs[key])
-                    break
-        return cls(**kw, swapped_means=swapped_means)
+    def from_constants(
+        cls, mean: xr.DataArray, std: xr.DataArray, swapped_means: bool = False
+    ) -> TemperatureScaling:
+        """From ``channel_mean``/``channel_std`` ``(channel)`` with ``tmax`` and ``tmin`` in K."""
+        try:
+            values = {
+                f"{c}_{kind}": float(arr.sel(channel=c))
+                for c in ("tmax", "tmin")
+                for kind, arr in (("mean", mean), ("std", std))
+            }
+        except KeyError as exc:
+            raise DataError(
+                "temperature normalisation constants missing",
+                variable="channel_mean/channel_std",
+                expected="channels tmax, tmin",
+                found=[str(c) for c in mean["channel"].values],
+            ) from exc
+        return cls(**values, swapped_means=swapped_means)
 
     def means(self) -> tuple[float, float]:
         """``(Tmax mean, Tmin mean)`` as used for de-normalising."""
@@ -309,3 +322,28 @@ def warming_experiment(
         }
     )
     return ds
+
+
+def warming_from_inputs(
+    inputs: ExperimentInputs,
+    delta_t: Sequence[float] = DELTA_T,
+    swapped_means: bool = False,
+    smooth_days: int = 30,
+) -> xr.Dataset:
+    """:func:`warming_experiment` on :class:`~hydrointerp.experiments.inputs.ExperimentInputs`
+    (cluster regions = union of the stations' in/near pixels)."""
+    st = inputs.stations
+    scaling = TemperatureScaling.from_constants(
+        inputs.channel_mean, inputs.channel_std, swapped_means
+    )
+    region = cluster_region(st["in_near"], st["cluster"])
+    return warming_experiment(
+        inputs.predictor,
+        inputs.frames,
+        inputs.target_times,
+        st["cluster"],
+        region,
+        delta_t,
+        scaling,
+        smooth_days,
+    )
