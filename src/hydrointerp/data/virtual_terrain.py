@@ -192,8 +192,13 @@ def _pick(idx: np.ndarray, k: int, key: np.ndarray | None, rng: np.random.Genera
         return list(idx)
     if key is None:
         return list(rng.choice(idx, size=k, replace=False))
-    ranked = idx[np.argsort(key[idx], kind="stable")]
-    return list(ranked[np.round(np.linspace(0, ranked.size - 1, k)).astype(int)])
+    free = list(idx[np.argsort(key[idx], kind="stable")])
+    chosen = []
+    for target in np.linspace(key[idx].min(), key[idx].max(), k):
+        best = min(free, key=lambda c: abs(key[c] - target))
+        chosen.append(best)
+        free.remove(best)
+    return chosen
 
 
 def choose_stations(
@@ -201,7 +206,7 @@ def choose_stations(
 ) -> Stations:
     """Pick ``cfg.n_stations`` outlets, balanced over the four regimes.
 
-    Glacial basins are spread evenly over their range of glacier fraction; the others are drawn
+    Glacial basins are spread evenly over the range of glacier fraction; the others are drawn
     at random among basins of at most ``cfg.max_basin_cells`` cells.
     """
     masks = upstream_masks(drainage(terrain), terrain.elevation.shape)

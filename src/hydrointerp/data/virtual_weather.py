@@ -46,7 +46,7 @@ def correlated_noise(
 
 
 def _seasonal(dates: pd.DatetimeIndex, peak_doy: float) -> np.ndarray:
-    doy = dates.dayofyear.to_numpy(dtype=np.float64)
+    doy = dates.day_of_year.to_numpy(dtype=np.float64)
     return np.cos(2.0 * np.pi * (doy - peak_doy) / 365.25)[:, None, None]
 
 
