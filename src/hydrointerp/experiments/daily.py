@@ -1,0 +1,299 @@
+"""Experiment 1 (FRONT, METHODS.md section 6.1): sensitivity through space and time.
+
+A sensitivity map per station for every target day (``make_heat`` on one day, with its own
+convergence), daily diagnostics (maximum, half-max area, location of the maximum), 7-day smoothing
+with edge padding, and the split of each cluster's days into two patterns: the prototype rule
+(Ward clustering of the maximum's location; the group with the highest cluster flow is "active",
+the rest "dormant") or a threshold on the cluster-mean modelled flow. The two mean maps per cluster
+get their own metric D.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+import pandas as pd
+import torch
+import xarray as xr
+from sklearn.cluster import AgglomerativeClustering
+from tqdm.auto import tqdm
+
+from hydrointerp.errors import ConfigError
+from hydrointerp.experiments.engine import MASK_MODES, PerturbationEngine
+from hydrointerp.experiments.heat_map import HeatSettings, cluster_names, draw_pass
+from hydrointerp.experiments.inputs import ExperimentInputs
+from hydrointerp.experiments.masks import SIGN_MODES
+from hydrointerp.experiments.metrics_spatial import halfmax_area, ks_in_far, zscore_map
+
+PATTERN_RULES = ("location", "flow_threshold")
+PATTERNS = ("low_flow", "high_flow")
+#: Ward groups per cluster in the prototype (clusters 0..5).
+PROTOTYPE_GROUPS = (2, 2, 2, 3, 3, 2)
+
+
+@dataclass(frozen=True)
+class DailySettings:
+    """Settings of Experiment 1 (defaults: the May-2021 prototype, shared masks)."""
+
+    sigma: float = 1.5
+    amplitude: float = 1.0
+    iters_one_pass: int = 20
+    iters_total: int = 200
+    tol: float = 0.1
+    mask_mode: str = "shared"
+    sign_mode: str = "per_pass"
+    channels: tuple[int, ...] = (0, 1, 2)
+    seed: int = 0
+    smooth_days: int = 7
+    pattern_rule: str = "location"
+    location_groups: tuple[int, ...] = PROTOTYPE_GROUPS
+    flow_quantile: float = 0.5
+    zscore_before_mean: bool = True
+
+    def __post_init__(self) -> None:
+        if self.pattern_rule not in PATTERN_RULES:
+            raise ConfigError(
+                f"pattern_rule must be one of {PATTERN_RULES}, got {self.pattern_rule!r}"
+            )
+        if self.mask_mode not in MASK_MODES or self.sign_mode not in SIGN_MODES:
+            raise ConfigError(f"bad mask_mode/sign_mode: {self.mask_mode!r}, {self.sign_mode!r}")
+        if self.smooth_days < 1:
+            raise ConfigError(f"smooth_days must be >= 1, got {self.smooth_days}")
+
+    def heat(self) -> HeatSettings:
+        """The per-day ``make_heat`` settings."""
+        return HeatSettings(
+            sigma=self.sigma,
+            amplitude=self.amplitude,
+            iters_one_pass=self.iters_one_pass,
+            iters_total=self.iters_total,
+            tol=self.tol,
+            mask_mode=self.mask_mode,
+            sign_mode=self.sign_mode,
+            channels=self.channels,
+            seed=self.seed,
+        )
+
+    def to_dict(self) -> dict:
+        """Plain dict for attributes and the resume hash."""
+        d = asdict(self)
+        d["channels"] = list(self.channels)
+        d["location_groups"] = list(self.location_groups)
+        return d
+
+
+def make_daily_heat(
+    engine: PerturbationEngine,
+    targets: np.ndarray,
+    settings: HeatSettings,
+    progress: bool = True,
+    desc: str = "daily maps",
+) -> tuple[torch.Tensor, np.ndarray]:
+    """Daily sensitivity maps ``[T, S, H, W]`` (member mean) with per-day convergence.
+
+    Every pass evaluates the days that have not converged; a day stops when the relative change
+    of its running mean is ``<= tol`` or it used ``iters_total`` masks. Returns the maps and the
+    masks used per day.
+    """
+    rng = np.random.default_rng(settings.seed)
+    shape = tuple(engine.frames.shape[1:3])
+    n_t = len(targets)
+    total = torch.zeros(n_t, engine.n_stations, *shape, dtype=torch.float32)
+    prev = torch.zeros_like(total)
+    used = np.zeros(n_t, dtype=np.int64)
+    active = np.arange(n_t)
+    bar = tqdm(total=n_t, desc=desc, disable=not progress)
+    while len(active):
+        n_groups = 1 if settings.mask_mode == "shared" else len(active)
+        masks = draw_pass(rng, settings, n_groups, shape)
+        part = engine.weighted_response(targets[active], masks, settings.channels, reduce="member")
+        total[active] += part.float()
+        used[active] += settings.iters_one_pass
+        cur = (
+            total[active] / torch.as_tensor(used[active], dtype=torch.float32)[:, None, None, None]
+        )
+        old = prev[active]
+        den = old.abs().mean(dim=(1, 2, 3))
+        err = (cur - old).abs().mean(dim=(1, 2, 3)) / torch.where(den > 0, den, torch.inf)
+        if int(used[active].min()) == settings.iters_one_pass:
+            err = torch.where(
+                torch.as_tensor(used[active] == settings.iters_one_pass), torch.inf, err
+            )
+        prev[active] = cur
+        done = (err.numpy() <= settings.tol) | (used[active] >= settings.iters_total)
+        bar.update(int(done.sum()))
+        active = active[~done]
+    bar.close()
+    return total / torch.as_tensor(used, dtype=torch.float32)[:, None, None, None], used
+
+
+def smooth_edge(da: xr.DataArray, days: int, dim: str = "time") -> xr.DataArray:
+    """Centred moving mean over ``days`` with edge padding (no days lost)."""
+    if days <= 1:
+        return da
+    half = days // 2
+    padded = da.pad({dim: (half, days - 1 - half)}, mode="edge")
+    out = padded.rolling({dim: days}, center=False).mean().isel({dim: slice(days - 1, None)})
+    return out.assign_coords({dim: da[dim]})
+
+
+def daily_diagnostics(maps: xr.DataArray) -> xr.Dataset:
+    """Per day and station: max sensitivity, half-max area, lat and lon of the maximum."""
+    flat = maps.stack(pixel=("lat", "lon"))
+    arg = flat.argmax("pixel")
+    lat = flat["lat"].values[arg.values]
+    lon = flat["lon"].values[arg.values]
+    ds = xr.Dataset(
+        {
+            "max_sensitivity": maps.max(("lat", "lon")),
+            "halfmax_area": halfmax_area(maps),
+            "max_lat": (arg.dims, lat),
+            "max_lon": (arg.dims, lon),
+        }
+    )
+    ds["max_sensitivity"].attrs.update(long_name="daily maximum sensitivity", units="1")
+    ds["max_lat"].attrs.update(long_name="latitude of the maximum", units="degrees_north")
+    ds["max_lon"].attrs.update(long_name="longitude of the maximum", units="degrees_east")
+    return ds
+
+
+def _location_pattern(
+    lat: np.ndarray, lon: np.ndarray, flow: np.ndarray, n_groups: int
+) -> np.ndarray:
+    feats = np.stack([lat, lon], axis=1)
+    std = feats.std(axis=0)
+    feats = (feats - feats.mean(axis=0)) / np.where(std > 0, std, 1.0)
+    if n_groups < 2 or len(feats) < n_groups or np.allclose(feats, feats[0]):
+        return (flow >= np.median(flow)).astype(np.int64)
+    labels = AgglomerativeClustering(n_clusters=n_groups, linkage="ward").fit_predict(feats)
+    means = [flow[labels == g].mean() for g in range(n_groups)]
+    return (labels == int(np.argmax(means))).astype(np.int64)
+
+
+def split_patterns(
+    diag: xr.Dataset, cluster_flow: xr.DataArray, labels: xr.DataArray, s: DailySettings
+) -> xr.DataArray:
+    """``pattern(time, cluster)``: 1 for the high-flow (active) pattern, 0 for low flow."""
+    out = []
+    for k in cluster_flow["cluster"].values:
+        flow = cluster_flow.sel(cluster=k).values
+        if s.pattern_rule == "flow_threshold":
+            out.append((flow >= np.quantile(flow, s.flow_quantile)).astype(np.int64))
+            continue
+        sel = labels.values == k
+        lat = diag["max_lat_smooth"].isel(station=sel).mean("station").values
+        lon = diag["max_lon_smooth"].isel(station=sel).mean("station").values
+        n = s.location_groups[int(k)] if int(k) < len(s.location_groups) else 2
+        out.append(_location_pattern(lat, lon, flow, n))
+    pattern = xr.DataArray(
+        np.stack(out, axis=1),
+        dims=("time", "cluster"),
+        coords={"time": cluster_flow["time"].values, "cluster": cluster_flow["cluster"].values},
+        name="pattern",
+        attrs={
+            "long_name": "sensitivity pattern of the day",
+            "flag_values": "0 1",
+            "flag_meanings": "low_flow high_flow",
+            "rule": s.pattern_rule,
+        },
+    )
+    return pattern
+
+
+def pattern_maps(
+    maps: xr.DataArray, pattern: xr.DataArray, stations: xr.Dataset, zscore: bool
+) -> tuple[xr.DataArray, xr.DataArray]:
+    """Mean map per pattern and cluster, and metric D of each (pooled station maps)."""
+    daily = zscore_map(maps) if zscore else maps
+    labels = stations["cluster"]
+    maps_out, ks_out = [], []
+    for p in (0, 1):
+        station_maps = []
+        for st_idx, k in enumerate(labels.values):
+            days = pattern.sel(cluster=k).values == p
+            m = daily.isel(station=st_idx, time=np.flatnonzero(days)).mean("time")
+            station_maps.append(m)
+        per_station = zscore_map(xr.concat(station_maps, dim="station"))
+        per_station = per_station.assign_coords(station=stations["station"].values)
+        maps_out.append(per_station.groupby(labels.rename("cluster")).mean("station"))
+        d, _ = ks_in_far(per_station.fillna(0.0), stations["in_near"], labels.rename("cluster"))
+        ks_out.append(d)
+    pm = xr.concat(maps_out, dim=pd.Index(list(PATTERNS), name="pattern"))
+    kd = xr.concat(ks_out, dim=pd.Index(list(PATTERNS), name="pattern"))
+    pm.attrs.update(long_name="mean z-scored sensitivity of the pattern's days", units="1")
+    kd.attrs.update(long_name="KS statistic in/near vs far of the pattern map (metric D)")
+    return pm.transpose("pattern", "cluster", "lat", "lon"), kd.transpose("pattern", "cluster")
+
+
+def daily_maps(
+    inputs: ExperimentInputs,
+    heat: HeatSettings,
+    reference: bool = False,
+    progress: bool = True,
+    desc: str = "daily maps",
+) -> tuple[xr.DataArray, xr.DataArray]:
+    """Labelled daily maps ``(time, station, lat, lon)`` and modelled flow ``(time, station)``."""
+    engine = PerturbationEngine(
+        inputs.predictor,
+        inputs.frames_array(),
+        inputs.lookback,
+        start=pd.Timestamp(inputs.frames["time"].values[0]),
+        reference=reference,
+    )
+    targets = inputs.target_indices()
+    maps, used = make_daily_heat(engine, targets, heat, progress, desc)
+    coords = {"time": inputs.target_times, "station": inputs.stations["station"].values}
+    da = xr.DataArray(
+        maps.numpy(),
+        dims=("time", "station", "lat", "lon"),
+        coords={**coords, "lat": inputs.frames["lat"].values, "lon": inputs.frames["lon"].values},
+        name="sensitivity",
+    )
+    da = da.assign_coords(masks_used=("time", used))
+    flow = xr.DataArray(
+        engine.baseline(targets).mean(0).numpy(),
+        dims=("time", "station"),
+        coords=coords,
+        name="flow_model",
+        attrs={"long_name": "modelled normalised flow (ensemble mean)", "units": "1"},
+    )
+    return da, flow
+
+
+def sensitivity_daily(
+    inputs: ExperimentInputs, settings: DailySettings | None = None, progress: bool = True
+) -> xr.Dataset:
+    """Experiment 1: the content of ``experiments/sensitivity_daily.nc``."""
+    s = settings or DailySettings()
+    maps, flow = daily_maps(inputs, s.heat(), progress=progress)
+    stations = inputs.stations
+    labels = stations["cluster"].rename("cluster")
+    diag = daily_diagnostics(maps)
+    for name in ("max_sensitivity", "halfmax_area", "max_lat", "max_lon"):
+        diag[f"{name}_smooth"] = smooth_edge(diag[name], s.smooth_days)
+    cluster_flow = flow.groupby(labels).mean("station")
+    pattern = split_patterns(diag, cluster_flow, labels, s)
+    pmaps, pks = pattern_maps(maps, pattern, stations, s.zscore_before_mean)
+    ds = xr.Dataset(
+        {
+            "sensitivity": maps.groupby(labels)
+            .mean("station")
+            .transpose("time", "cluster", "lat", "lon"),
+            **{k: diag[k] for k in diag.data_vars},
+            "flow_model": flow,
+            "cluster_flow": cluster_flow.transpose("time", "cluster"),
+            "pattern": pattern,
+            "pattern_map": pmaps,
+            "pattern_ks_d": pks,
+        }
+    )
+    ds["sensitivity"].attrs.update(
+        long_name="cluster-mean daily sensitivity (not z-scored)", units="1"
+    )
+    ds = ds.assign_coords(
+        station_cluster=("station", labels.values),
+        cluster_name=("cluster", cluster_names(stations, ds["cluster"].values)),
+        in_near=stations["in_near"],
+    )
+    return ds
