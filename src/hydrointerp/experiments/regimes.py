@@ -35,7 +35,12 @@ GROUP_ORDER: tuple[str, ...] = (
 )
 REGIMES: tuple[str, ...] = ("glacial", "nival", "pluvial")
 #: Frame colours of the regime figures (METHODS.md section 6.0).
-REGIME_COLOURS = {"glacial": "#DC3D4B", "nival": "#735573", "pluvial": "#6BB3C4"}
+REGIME_COLOURS = {
+    "glacial": "#DC3D4B",
+    "nival": "#735573",
+    "pluvial": "#6BB3C4",
+    "plains": "#8C8C8C",
+}
 
 
 def cluster_name(cluster: xr.DataArray, names: Sequence[str] = CLUSTER_NAMES) -> xr.DataArray:
@@ -111,12 +116,12 @@ def regime_groups(
 def groups_from_regime(regime: xr.DataArray) -> xr.DataArray:
     """Groups for a region that knows each station's regime (the virtual region's truth).
 
-    ``group`` is the capitalised regime (Glacial, Nival, Pluvial), ``regime`` the coarse label.
+    ``group`` is the capitalised regime (Glacial, Nival, Pluvial, or any other label such as the
+    simulator's Plains), ``regime`` the coarse label.
     """
     reg = np.asarray([str(r).lower() for r in regime.values], dtype=object)
-    unknown = sorted(set(reg) - set(REGIMES))
-    if unknown:
-        raise DataError("unknown regime", variable="regime", expected=REGIMES, found=unknown)
+    if any(not r for r in reg):
+        raise DataError("empty regime label", variable="regime", expected=REGIMES, found="''")
     group = np.asarray([r.capitalize() for r in reg], dtype=object)
     return xr.DataArray(
         group,
@@ -130,7 +135,7 @@ def groups_from_regime(regime: xr.DataArray) -> xr.DataArray:
 def group_order(groups: xr.DataArray) -> list[str]:
     """Groups present, in the published panel order first, then any others sorted."""
     present = list(dict.fromkeys(str(g) for g in groups.values))
-    known = [g for g in (*GROUP_ORDER, "Nival", "Pluvial") if g in present]
+    known = [g for g in (*GROUP_ORDER, "Nival", "Pluvial", "Plains") if g in present]
     return known + sorted(set(present) - set(known))
 
 
