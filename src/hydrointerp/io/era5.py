@@ -37,6 +37,7 @@ Tmax is the regridded daily maximum, not the maximum of regridded hours.
 
 from __future__ import annotations
 
+import glob
 import os
 import warnings
 from collections.abc import Sequence
@@ -449,7 +450,7 @@ def _paths(paths: str | os.PathLike[str] | Sequence[str | os.PathLike[str]]) -> 
     for item in items:
         text = str(item)
         if any(c in text for c in "*?["):
-            found = sorted(Path(text).parent.glob(Path(text).name))
+            found = [Path(p) for p in sorted(glob.glob(text, recursive=True))]
             if not found:
                 raise DataError("no file matches the pattern", source=text, variable="ERA5")
             out.extend(found)

@@ -21,6 +21,7 @@ the shared data), where ``-1.2345`` codes a missing flow.
 
 from __future__ import annotations
 
+import glob
 import io
 import os
 import re
@@ -199,7 +200,7 @@ def _expand(paths: str | os.PathLike[str] | Sequence[str | os.PathLike[str]]) ->
     for item in items:
         text = str(item)
         if any(c in text for c in "*?["):
-            found = sorted(Path(text).parent.glob(Path(text).name))
+            found = [Path(p) for p in sorted(glob.glob(text, recursive=True))]
             if not found:
                 raise DataError("no file matches the pattern", source=text, variable="flow CSV")
             out.extend(found)
