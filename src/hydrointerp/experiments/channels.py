@@ -31,6 +31,7 @@ class ChannelSettings:
     tol: float = 0.1
     mask_mode: str = "shared"
     sign_mode: str = "per_pass"
+    truncate: float | None = None
     seed: int = 0
     smooth_days: int = 7
     temperature_channels: tuple[str, ...] = ("tmax", "tmin")
@@ -46,6 +47,7 @@ class ChannelSettings:
             tol=self.tol,
             mask_mode=self.mask_mode,
             sign_mode=self.sign_mode,
+            truncate=self.truncate,
             channels=channels,
             seed=self.seed,
         )

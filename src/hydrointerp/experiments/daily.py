@@ -43,6 +43,7 @@ class DailySettings:
     tol: float = 0.1
     mask_mode: str = "shared"
     sign_mode: str = "per_pass"
+    truncate: float | None = None
     channels: tuple[int, ...] = (0, 1, 2)
     seed: int = 0
     smooth_days: int = 7
@@ -71,6 +72,7 @@ class DailySettings:
             tol=self.tol,
             mask_mode=self.mask_mode,
             sign_mode=self.sign_mode,
+            truncate=self.truncate,
             channels=self.channels,
             seed=self.seed,
         )

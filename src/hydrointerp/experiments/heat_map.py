@@ -49,6 +49,7 @@ class HeatSettings:
     tol: float = 1.0
     mask_mode: str = "shared"
     sign_mode: str = "per_pass"
+    truncate: float | None = None
     channels: tuple[int, ...] = (0, 1, 2)
     seed: int = 0
 
@@ -75,7 +76,7 @@ class HeatSettings:
 def draw_pass(rng: np.random.Generator, s: HeatSettings, n_groups: int, shape: tuple) -> MaskSet:
     """One pass of masks; the signs carry the amplitude."""
     masks = draw_masks(
-        rng, n_groups, s.iters_one_pass, shape, s.sigma, s.iters_one_pass, s.sign_mode
+        rng, n_groups, s.iters_one_pass, shape, s.sigma, s.iters_one_pass, s.sign_mode, s.truncate
     )
     return MaskSet(masks.centres, masks.signs * np.float32(s.amplitude), masks.weights)
 

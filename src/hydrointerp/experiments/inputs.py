@@ -467,3 +467,33 @@ def _target_times(
             found=f"{times[0].date()}..{times[-1].date()}",
         )
     return valid[-n:]
+
+
+def simulator_inputs(
+    region: xr.Dataset,
+    lookback: int = 365,
+    n_targets: int = 365,
+    clusters: str | os.PathLike[str] | None = None,
+    **simulator_kwargs: object,
+) -> ExperimentInputs:
+    """Inputs whose predictor is the virtual region's process simulator (the truth).
+
+    Normalised with the region's own statistics (:meth:`SimulatorPredictor.from_region`), so it
+    needs no files: handy for the demo and tests.
+    """
+    from hydrointerp.data.region import weather_end
+    from hydrointerp.data.virtual_predictor import SimulatorPredictor
+
+    pred = SimulatorPredictor.from_region(region, lookback, **simulator_kwargs)
+    weather = region["weather"].sel(time=slice(None, weather_end(region)))
+    frames = weather.copy(data=pred.normalise_weather(weather.values))
+    flow = (region["flow"] - pred.flow_mean) / pred.flow_std
+    chans = [str(c) for c in region["channel"].values]
+    mean, std = _channel_constants(
+        dict(zip(chans, pred.weather_mean.tolist(), strict=True)),
+        dict(zip(chans, pred.weather_std.tolist(), strict=True)),
+        chans,
+    )
+    stations = _region_stations(region, None if clusters is None else str(clusters))
+    targets = _target_times(frames, flow, lookback, n_targets)
+    return ExperimentInputs(pred, frames, targets, stations, mean, std, flow, "virtual simulator")

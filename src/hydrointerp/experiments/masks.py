@@ -51,15 +51,24 @@ class MaskSet:
         return MaskSet(self.centres[g : g + 1], self.signs[g : g + 1], self.weights[g : g + 1])
 
 
-def gaussian_bumps(centres: np.ndarray, shape: tuple[int, int], sigma: float = 1.5) -> np.ndarray:
-    """``[..., H, W]`` float32 bumps of peak 1 at integer ``centres[..., 2]`` (row, col)."""
+def gaussian_bumps(
+    centres: np.ndarray, shape: tuple[int, int], sigma: float = 1.5, truncate: float | None = None
+) -> np.ndarray:
+    """``[..., H, W]`` float32 bumps of peak 1 at integer ``centres[..., 2]`` (row, col).
+
+    ``truncate`` (cells) sets the bump to exactly 0 farther than that from its centre (None: the
+    published untruncated Gaussian; 0.5 gives single-cell perturbations).
+    """
     rows = np.arange(shape[0], dtype=np.float64)
     cols = np.arange(shape[1], dtype=np.float64)
     c = np.asarray(centres, dtype=np.float64)
     dy = rows[None, :] - c[..., 0:1]  # [..., H]
     dx = cols[None, :] - c[..., 1:2]  # [..., W]
     d2 = dy[..., :, None] ** 2 + dx[..., None, :] ** 2
-    return np.exp(-d2 / (2.0 * sigma**2)).astype(np.float32)
+    bumps = np.exp(-d2 / (2.0 * sigma**2))
+    if truncate is not None:
+        bumps = np.where(d2 <= truncate**2, bumps, 0.0)
+    return bumps.astype(np.float32)
 
 
 def draw_masks(
@@ -70,6 +79,7 @@ def draw_masks(
     sigma: float = 1.5,
     pass_size: int | None = None,
     sign_mode: str = "per_pass",
+    truncate: float | None = None,
 ) -> MaskSet:
     """Draw ``n_groups`` x ``n_masks`` Gaussian masks with signs.
 
@@ -90,6 +100,8 @@ def draw_masks(
         one sign (published). Default: all ``n_masks`` form one pass.
     sign_mode
         ``"per_pass"`` or ``"per_mask"``.
+    truncate
+        Radius (cells) beyond which the bumps are 0; None for the published full Gaussian.
     """
     if sign_mode not in SIGN_MODES:
         raise ConfigError(f"sign_mode must be one of {SIGN_MODES}, got {sign_mode!r}")
@@ -105,5 +117,5 @@ def draw_masks(
         n_pass = -(-n_masks // size)
         per_pass = rng.choice([-1.0, 1.0], size=(n_groups, n_pass))
         signs = np.repeat(per_pass, size, axis=1)[:, :n_masks]
-    weights = gaussian_bumps(centres, shape, sigma)
+    weights = gaussian_bumps(centres, shape, sigma, truncate)
     return MaskSet(centres.astype(np.int64), signs.astype(np.float32), weights)
