@@ -375,7 +375,9 @@ def _resolve_data(data: str | os.PathLike[str] | None) -> tuple[str, Path | None
     )
 
 
-def _default_models(data_path: Path | None) -> list[Path]:
+def _default_models(kind: str, data_path: Path | None, shared: object) -> list[Path]:
+    if kind == "mini":
+        return [_shared_root(data_path, shared) / "data" / "cnn_lstm_era" / "models"]
     if data_path is not None and (data_path.parent / "models").is_dir():
         return [data_path.parent / "models"]
     raise ConfigError("--models is required (model files, a folder, or 'simulator')")
@@ -437,7 +439,7 @@ def load_inputs(
     if models and [str(m) for m in models] == ["simulator"]:
         predictor = _simulator(region, normaliser, lookback)
     else:
-        model_list = list(models) if models else _default_models(path)
+        model_list = list(models) if models else _default_models(kind, path, shared)
         predictor = build_predictor(
             model_list,
             stations["station"].values.tolist(),
