@@ -112,6 +112,7 @@ def test_build_region_cli_then_train_one_epoch(raw_region, tmp_path) -> None:
         warnings.simplefilter("ignore")
         result = CliRunner().invoke(app, ["build-region", str(config_path)])
     assert result.exit_code == 0, result.output
+    print(result.output)
     assert "stations kept: 2, dropped: 2" in result.output
     assert "dropped 08CC003  latitude 56.30 >= 56.00" in result.output
     assert "dropped 08DD004  missing 0.67 > 0.40" in result.output

@@ -297,7 +297,7 @@ def _compute_by_year(weather: xr.DataArray) -> xr.DataArray:
     """Load lazily-read weather year by year, with a progress bar."""
     years = pd.DatetimeIndex(weather["time"].values).year
     blocks = []
-    for year in tqdm(np.unique(years), desc="ERA5 days", disable=len(np.unique(years)) < 2):
+    for year in tqdm(np.unique(years), desc="ERA5 (years)", disable=len(np.unique(years)) < 2):
         blocks.append(weather.isel(time=np.flatnonzero(years == year)).compute())
     out = xr.concat(blocks, dim="time")
     out.attrs = weather.attrs
