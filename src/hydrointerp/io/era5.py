@@ -108,7 +108,11 @@ def _open_one(path: Path, chunks: dict[str, int]) -> xr.Dataset:
     if not path.is_file():
         raise DataError("file not found", source=str(path), variable="ERA5")
     try:
-        return xr.open_dataset(path, chunks=chunks)
+        ds = xr.open_dataset(path, chunks={})
+        time_chunks = {k: v for k, v in chunks.items() if k in ds.dims}
+        if "time" in chunks and "valid_time" in ds.dims:
+            time_chunks.setdefault("valid_time", chunks["time"])
+        return ds.chunk(time_chunks) if time_chunks else ds
     except Exception as exc:  # noqa: BLE001 - any reader failure is a bad file for the user
         raise DataError(
             f"cannot read NetCDF ({type(exc).__name__}: {exc})",
