@@ -36,6 +36,8 @@ class ChannelSettings:
     smooth_days: int = 7
     temperature_channels: tuple[str, ...] = ("tmax", "tmin")
     precipitation_channels: tuple[str, ...] = ("precip",)
+    method: str = "perturbation"
+    n_steps: int = 16
 
     def heat(self, channels: tuple[int, ...]) -> HeatSettings:
         """Per-day ``make_heat`` settings perturbing ``channels``."""
@@ -82,6 +84,19 @@ def group_curves(per_station: xr.DataArray, groups: xr.DataArray, smooth_days: i
     return minmax(smooth_edge(mean, smooth_days)).sel(group=order).transpose("time", "group")
 
 
+def _channel_maps(inputs, s, t_idx, p_idx, progress):  # noqa: ANN001, ANN202
+    if s.method == "perturbation":
+        t_maps, flow = daily_maps(inputs, s.heat(t_idx), progress=progress, desc="temperature maps")
+        p_maps, _ = daily_maps(inputs, s.heat(p_idx), progress=progress, desc="precip maps")
+        return t_maps, p_maps, flow
+    from hydrointerp.experiments.attribution import attribution_maps, modelled_flow
+
+    attr = attribution_maps(inputs, s.method, s.n_steps, progress)
+    t_maps = attr.isel(channel=list(t_idx)).sum("channel")
+    p_maps = attr.isel(channel=list(p_idx)).sum("channel")
+    return t_maps, p_maps, modelled_flow(inputs)
+
+
 def channel_importance(
     inputs: ExperimentInputs, settings: ChannelSettings | None = None, progress: bool = True
 ) -> xr.Dataset:
@@ -97,11 +112,10 @@ def channel_importance(
     s = settings or ChannelSettings()
     t_idx = channel_indices(inputs.frames, s.temperature_channels)
     p_idx = channel_indices(inputs.frames, s.precipitation_channels)
-    t_maps, flow = daily_maps(inputs, s.heat(t_idx), progress=progress, desc="temperature maps")
-    p_maps, _ = daily_maps(inputs, s.heat(p_idx), progress=progress, desc="precipitation maps")
+    t_maps, p_maps, flow = _channel_maps(inputs, s, t_idx, p_idx, progress)
     groups = inputs.stations["group"]
-    s_t = t_maps.max(("lat", "lon")).drop_vars("masks_used")
-    s_p = p_maps.max(("lat", "lon")).drop_vars("masks_used")
+    s_t = t_maps.max(("lat", "lon")).drop_vars("masks_used", errors="ignore")
+    s_p = p_maps.max(("lat", "lon")).drop_vars("masks_used", errors="ignore")
     order = group_order(groups)
     ds = xr.Dataset(
         {
@@ -118,6 +132,7 @@ def channel_importance(
         group_regime=("group", [regime[g] for g in ds["group"].values]),
         station_group=("station", groups.values),
     )
+    ds.attrs["method"] = s.method
     for name, what in (("s_temperature", "temperature"), ("s_precipitation", "precipitation")):
         ds[name].attrs.update(long_name=f"scaled max sensitivity to {what}", units="1")
         ds[f"{name}_station"].attrs.update(long_name=f"daily max sensitivity to {what}", units="1")

@@ -51,6 +51,8 @@ class DailySettings:
     location_groups: tuple[int, ...] = PROTOTYPE_GROUPS
     flow_quantile: float = 0.5
     zscore_before_mean: bool = True
+    method: str = "perturbation"
+    n_steps: int = 16
 
     def __post_init__(self) -> None:
         if self.pattern_rule not in PATTERN_RULES:
@@ -268,7 +270,12 @@ def sensitivity_daily(
 ) -> xr.Dataset:
     """Experiment 1: the content of ``experiments/sensitivity_daily.nc``."""
     s = settings or DailySettings()
-    maps, flow = daily_maps(inputs, s.heat(), progress=progress)
+    if s.method == "perturbation":
+        maps, flow = daily_maps(inputs, s.heat(), progress=progress)
+    else:
+        from hydrointerp.experiments.attribution import gradient_daily_maps
+
+        maps, flow = gradient_daily_maps(inputs, s.method, s.channels, s.n_steps, progress)
     stations = inputs.stations
     labels = stations["cluster"].rename("cluster")
     diag = daily_diagnostics(maps)
