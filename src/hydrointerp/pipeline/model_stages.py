@@ -56,6 +56,7 @@ class MemberTask:
     name: str
     init_from: str | None = None
     stations: tuple[str, ...] | None = None
+    head_seed: int = 0
 
 
 def _train_settings(values: dict[str, Any], progress: bool) -> Any:
@@ -90,18 +91,21 @@ def train_bulk_task(task: MemberTask) -> str:
 
 
 def finetune_task(task: MemberTask) -> str:
-    """Fine-tune one bulk member on one cluster's stations (a Dask task)."""
-    from hydrointerp.models.saved import load_model
+    """Fine-tune one bulk member on one cluster's stations (a Dask task).
 
-    finetune = ds.need("hydrointerp.training.finetune", "finetune")
+    Same recipe as :func:`hydrointerp.training.finetune.finetune_clusters` (new head seeded with
+    ``seed + 1000 (k + 1)``, all layers retrained with ``seed``), one (member, cluster) per task.
+    """
+    from hydrointerp.models.saved import load_model
+    from hydrointerp.training.finetune import with_new_head
+    from hydrointerp.training.train import train_member
+
     windows = _task_windows(task)
     cfg = task.config
     values = cfg.ensemble.fine_tune.training or cfg.ensemble.training
     settings = _train_settings(values, progress=False)
-    bulk = load_model(task.init_from)
-    path = finetune.finetune_member(
-        bulk, windows, settings, task.seed, task.run_dir, name=task.name
-    )
+    init = with_new_head(load_model(task.init_from), windows.n_stations, task.head_seed)
+    path = train_member(windows, settings, task.seed, task.run_dir, init_model=init, name=task.name)
     return str(path)
 
 
@@ -181,7 +185,6 @@ def finetune_outputs(ctx: RunContext) -> list[Path]:
 def run_finetune(ctx: RunContext) -> dict[str, Any]:
     """Fine-tune every bulk member on every station cluster."""
     cfg = ctx.config
-    ds.need("hydrointerp.training.finetune", "finetune")
     clusters = ds.load_clusters(ctx)
     groups = _cluster_stations(clusters)
     seeds = cfg.ensemble.member_seeds()
@@ -193,6 +196,7 @@ def run_finetune(ctx: RunContext) -> dict[str, Any]:
             fine_name(i, k),
             init_from=str(ctx.path(MODELS, f"{bulk_name(i)}.pt")),
             stations=tuple(groups[k]),
+            head_seed=seed + 1000 * (k + 1),
         )
         for i, seed in enumerate(seeds)
         for k in sorted(groups)
@@ -287,43 +291,15 @@ def _test_times(flow: xr.DataArray, frames: xr.DataArray, spec: Any) -> Any:
     return times[keep]
 
 
-def nse(pred: np.ndarray, obs: np.ndarray) -> np.ndarray:
-    """Nash-Sutcliffe efficiency per column, ignoring missing observations."""
-    ok = np.isfinite(obs) & np.isfinite(pred)
-    o = np.where(ok, obs, np.nan)
-    p = np.where(ok, pred, np.nan)
-    num = np.nansum((p - o) ** 2, axis=0)
-    den = np.nansum((o - np.nanmean(o, axis=0)) ** 2, axis=0)
-    return 1.0 - num / np.where(den > 0, den, np.nan)
-
-
 def skill_table(pred: xr.Dataset, kinds: list[str]) -> Any:
-    """Per-station NSE of each ensemble mean (``training.metrics`` adds KGE etc. when present)."""
+    """Per-station NSE, KGE, bias and r of each ensemble's mean (``training.metrics``)."""
     import pandas as pd
 
-    obs = pred["observed"].values
+    from hydrointerp.training.metrics import metrics_table
+
     table = pd.DataFrame({"station_id": [str(s) for s in pred["station"].values]})
-    try:
-        from hydrointerp.training import metrics
-    except ImportError:
-        metrics = None
     for kind in kinds:
-        table[f"nse_{kind}"] = nse(pred[f"{kind}_mean"].values, obs)
-        if metrics is not None and hasattr(metrics, "metrics_table"):
-            extra = _metrics_columns(metrics, pred, kind)
-            for col in extra.columns:
-                if col not in ("station", "station_id", "nse"):
-                    table[f"{col}_{kind}"] = extra[col].to_numpy()
+        scores = metrics_table(pred["observed"], pred[f"{kind}_member"])
+        for name in ("nse", "kge", "bias", "r"):
+            table[f"{name}_{kind}"] = scores[name].sel(station=pred["station"]).values
     return table
-
-
-def _metrics_columns(metrics: Any, pred: xr.Dataset, kind: str) -> Any:
-    import pandas as pd
-
-    try:
-        out = metrics.metrics_table(pred[f"{kind}_mean"], pred["observed"])
-    except TypeError:
-        return pd.DataFrame()
-    if isinstance(out, xr.Dataset):
-        out = out.to_dataframe().reset_index()
-    return out if len(out) == pred.sizes["station"] else pd.DataFrame()

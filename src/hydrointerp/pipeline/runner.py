@@ -151,6 +151,9 @@ def run_stages(
     fps = fingerprints(stages, ctx.config)
     forced = downstream_of(stages, force)
     ctx.run_dir.mkdir(parents=True, exist_ok=True)
+    for name in forced:  # a forced stage is not done, even if this run stops before it
+        _state_path(ctx, name).unlink(missing_ok=True)
+        ctx.path(".stages", f"{name}.started").unlink(missing_ok=True)
     write_resolved(ctx.config, ctx.path("config.yaml"))
     log: dict[str, Any] = {
         "name": ctx.config.name,
@@ -171,9 +174,7 @@ def run_stages(
         echo(f"{head}: running")
         _state_path(ctx, st.name).unlink(missing_ok=True)
         started = ctx.path(".stages", f"{st.name}.started")
-        ctx.resuming = (
-            st.name not in forced and started.is_file() and started.read_text() == fps[st.name]
-        )
+        ctx.resuming = started.is_file() and started.read_text() == fps[st.name]
         write_text(started, fps[st.name])
         t0 = time.perf_counter()
         info = st.run(ctx) or {}

@@ -9,6 +9,7 @@ from typing import Any
 
 from hydrointerp.config import RunConfig, load_config
 from hydrointerp.pipeline import data_stages as ds
+from hydrointerp.pipeline import experiment_stages as es
 from hydrointerp.pipeline import model_stages as ms
 from hydrointerp.pipeline import output_stages as os_
 from hydrointerp.pipeline.runner import RunContext, Stage, run_stages
@@ -68,6 +69,25 @@ def build_stages(cfg: RunConfig) -> list[Stage]:
             (model_stage, "clusters"),
         )
     )
+    for name in cfg.experiments.run:
+        stages.append(
+            Stage(
+                f"experiment.{name}",
+                es.runner_of(name),
+                es.outputs_of(name),
+                (
+                    f"experiments.settings.{name}",
+                    "experiments.quick",
+                    "experiments.ensemble",
+                    "fidelity",
+                    "device",
+                ),
+                ("skill",),
+            )
+        )
+    exps = [f"experiment.{n}" for n in cfg.experiments.run]
+    if cfg.fidelity.enabled and cfg.data.source == "virtual" and exps:
+        stages.append(Stage("fidelity", es.run_fidelity, _files(es.FIDELITY), (), tuple(exps)))
     last = [st.name for st in stages]
     stages.append(
         Stage("figures", os_.run_figures, _files(os_.STUDY_REGION), (), ("clusters", "skill"))
@@ -123,6 +143,7 @@ def run_study(
         cfg = config.model_copy(update={k: v for k, v in overrides.items() if v is not None})
     else:
         cfg = load_config(config, overrides)
+    es.check_settings(cfg)
     run_dir = Path(out) if out is not None else default_out(cfg)
     stages = build_stages(cfg)
     with task_runner(cfg.workers, cfg.scheduler, processes=processes) as tasks:

@@ -1,0 +1,382 @@
+"""Stages ``experiment.<name>`` and ``fidelity``: every interpretation experiment of the run.
+
+Each experiment runs on the run's ensemble (``experiments/<file>.nc`` + figures) and, on a
+virtual region, also on the process simulator (``experiments/simulator/<file>.nc``), the truth
+the fidelity stage scores against. The two runs are independent tasks of the task runner, so
+they proceed in parallel on Dask workers.
+
+Settings per experiment come from ``experiments.settings.<name>`` in the run config: the fields
+of that experiment's settings class (``HeatSettings``, ``DailySettings``, ``DriverSettings``,
+``CellStateSettings``...) plus these pipeline keys:
+
+``n_targets``    evaluation days, the last ones with weather (default 365)
+``target_step``  keep every n-th target day (default 1; ``quick`` uses 7 for the map sweeps)
+``members``      use only the first N ensemble members (default all)
+``simulator``    also run on the simulator when the region has truth (default true)
+``delta_t``      temperature shifts in K (warming, august)
+``cluster``      the cluster whose models Experiment 4 reads (default: the most glacierised)
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import xarray as xr
+
+from hydrointerp.config import MiniData, RunConfig
+from hydrointerp.errors import ConfigError
+from hydrointerp.pipeline import data_stages as ds
+from hydrointerp.pipeline import model_stages as ms
+from hydrointerp.pipeline.runner import RunContext
+
+PIPELINE_KEYS = (
+    "n_targets",
+    "target_step",
+    "members",
+    "simulator",
+    "delta_t",
+    "cluster",
+    "swapped_means",
+)
+QUICK_DELTA_T = [5.0, 0.0, -5.0]
+
+
+@dataclass(frozen=True)
+class ExperimentSpec:
+    """How the pipeline runs one experiment."""
+
+    name: str
+    file: str
+    module: str
+    settings_class: str | None
+    simulator: bool
+    quick: dict[str, Any]
+
+
+SPECS: dict[str, ExperimentSpec] = {
+    "heat_map": ExperimentSpec(
+        "heat_map",
+        "heat_map",
+        "heat_map",
+        "HeatSettings",
+        True,
+        {"iters_one_pass": 10, "iters_total": 20, "target_step": 7},
+    ),
+    "daily": ExperimentSpec(
+        "daily",
+        "sensitivity_daily",
+        "daily",
+        "DailySettings",
+        True,
+        {"iters_one_pass": 10, "iters_total": 20, "target_step": 3},
+    ),
+    "channels": ExperimentSpec(
+        "channels",
+        "channel_importance",
+        "channels",
+        "ChannelSettings",
+        True,
+        {"iters_one_pass": 10, "iters_total": 20, "target_step": 3},
+    ),
+    "warming": ExperimentSpec(
+        "warming", "warming", "warming", None, False, {"delta_t": QUICK_DELTA_T}
+    ),
+    "august": ExperimentSpec("august", "august", "august", None, False, {"delta_t": QUICK_DELTA_T}),
+    "drivers": ExperimentSpec(
+        "drivers", "drivers", "drivers", "DriverSettings", True, {"n_boot": 200, "n_random": 200}
+    ),
+    "cell_states": ExperimentSpec(
+        "cell_states", "cell_states", "cell_states", "CellStateSettings", False, {}
+    ),
+}
+
+
+def experiment_settings(cfg: RunConfig, name: str) -> dict[str, Any]:
+    """The experiment's settings: quick defaults (when ``quick``) overridden by the config's."""
+    spec = SPECS[name]
+    given = dict(cfg.experiments.settings.get(name, {}))
+    return {**(spec.quick if cfg.experiments.quick else {}), **given}
+
+
+def _module(spec: ExperimentSpec) -> Any:
+    return ds.need(f"hydrointerp.experiments.{spec.module}", f"experiment.{spec.name}")
+
+
+def _settings_object(spec: ExperimentSpec, values: dict[str, Any]) -> Any:
+    if spec.settings_class is None:
+        return None
+    cls = getattr(_module(spec), spec.settings_class)
+    fields = {f.name for f in dataclasses.fields(cls)}
+    unknown = sorted(set(values) - fields - set(PIPELINE_KEYS))
+    if unknown:
+        raise ConfigError(
+            f"unknown key 'experiments.settings.{spec.name}.{unknown[0]}'; known: "
+            + ", ".join(sorted(fields | set(PIPELINE_KEYS)))
+        )
+    kwargs = {k: tuple(v) if isinstance(v, list) else v for k, v in values.items() if k in fields}
+    return cls(**kwargs)
+
+
+def check_settings(cfg: RunConfig) -> None:
+    """Validate every experiment's settings before anything runs (unknown keys are errors)."""
+    for name in cfg.experiments.run:
+        spec = SPECS[name]
+        values = experiment_settings(cfg, name)
+        try:
+            _settings_object(spec, values)
+        except ds.StageUnavailable:
+            continue
+        if spec.settings_class is None:
+            unknown = sorted(set(values) - set(PIPELINE_KEYS))
+            if unknown:
+                raise ConfigError(f"unknown key 'experiments.settings.{name}.{unknown[0]}'")
+
+
+# ------------------------------------------------------------------------------ inputs
+def has_truth(ctx: RunContext) -> bool:
+    """True for a virtual region (``flow_component`` truth in region.nc)."""
+    if isinstance(ctx.config.data, MiniData):
+        return False
+    with xr.open_dataset(ctx.path(ds.REGION), engine="h5netcdf") as region:
+        return "flow_component" in region
+
+
+def experiment_inputs(ctx: RunContext, target: str, values: dict[str, Any]) -> Any:
+    """:class:`~hydrointerp.experiments.inputs.ExperimentInputs` for the ensemble or simulator."""
+    from hydrointerp.experiments.inputs import load_inputs
+
+    cfg = ctx.config
+    kind = cfg.experiments.ensemble if ms.has_fine(cfg) else "bulk"
+    n_targets = int(values.get("n_targets", 365))
+    members = values.get("members")
+    if isinstance(cfg.data, MiniData):
+        inputs = load_inputs(
+            [ms.published_models_dir(ctx)],
+            ds._shared(ctx),
+            ensemble=kind,
+            shared=ds._shared(ctx),
+            device=cfg.device,
+            n_targets=n_targets,
+            n_members=members,
+        )
+    else:
+        common = dict(
+            data=ctx.path(ds.REGION),
+            clusters=ctx.path(ds.CLUSTERS),
+            device=cfg.device,
+            lookback=cfg.windows.lookback,
+            n_targets=n_targets,
+        )
+        if target == "simulator":
+            inputs = load_inputs("simulator", **common)
+        else:
+            n = members or cfg.ensemble.members
+            bulk = [ctx.path(ms.MODELS, f"{ms.bulk_name(i)}.pt") for i in range(n)]
+            inputs = load_inputs(bulk, ensemble="bulk", **common)
+            if kind == "fine":
+                inputs = dataclasses.replace(inputs, predictor=_fine(ctx, members))
+    step = int(values.get("target_step", 1))
+    return inputs.every_nth_target(step) if step > 1 else inputs
+
+
+def _fine(ctx: RunContext, members: int | None) -> Any:
+    ens = ms.load_ensemble(ctx, "fine")
+    if not members:
+        return ens
+    from hydrointerp.models.ensemble import Ensemble
+
+    groups = {k: (list(g.members)[:members], g.station_ids) for k, g in ens.groups.items()}
+    return Ensemble.routed(groups, ens.station_ids, ens.lookback)
+
+
+# ------------------------------------------------------------------------------ runners
+def _delta_t(values: dict[str, Any]) -> list[float]:
+    from hydrointerp.experiments.warming import DELTA_T
+
+    return [float(x) for x in values.get("delta_t", DELTA_T)]
+
+
+def _glacial_cluster(inputs: Any) -> int:
+    st = inputs.stations
+    g = st["glacier_fraction"].groupby(st["cluster"].rename("k")).mean()
+    return int(g["k"].values[int(np.argmax(g.values))])
+
+
+def _run_one(spec: ExperimentSpec, inputs: Any, values: dict[str, Any]) -> xr.Dataset:
+    mod = _module(spec)
+    st = _settings_object(spec, values)
+    if spec.name == "heat_map":
+        return mod.heat_map(inputs, st, progress=False)
+    if spec.name == "daily":
+        return mod.sensitivity_daily(inputs, st, progress=False)
+    if spec.name == "channels":
+        return mod.channel_importance(inputs, st, progress=False)
+    if spec.name == "warming":
+        return mod.warming_from_inputs(inputs, _delta_t(values), values.get("swapped_means", False))
+    if spec.name == "august":
+        return mod.august_from_inputs(inputs, _delta_t(values))
+    if spec.name == "drivers":
+        return mod.drivers_from_inputs(inputs, st)
+    cluster = values.get("cluster")
+    cluster = _glacial_cluster(inputs) if cluster is None else int(cluster)
+    return mod.cell_states_from_inputs(inputs, cluster, st)
+
+
+#: figure functions per experiment: (module, function, file stem)
+PLOTS: dict[str, list[tuple[str, str, str]]] = {
+    "heat_map": [("hydrointerp.plots.heat_map", "plot_heat_maps", "heat_map_clusters")],
+    "daily": [("hydrointerp.plots.daily", "plot_daily", "sensitivity_daily")],
+    "channels": [("hydrointerp.plots.channels", "plot_channel_sensitivity", "channel_sensitivity")],
+    "warming": [
+        ("hydrointerp.plots.warming", "plot_freshet_tracking", "warming_freshet_tracking"),
+        ("hydrointerp.plots.warming", "plot_freshet_vs_freezing", "freshet_vs_freezing"),
+    ],
+    "august": [("hydrointerp.plots.august", "plot_august", "august_dQ_dT_glaciers")],
+    "drivers": [
+        ("hydrointerp.plots.drivers", "plot_driver_boxes", "drivers_0antecedent"),
+        ("hydrointerp.plots.drivers", "plot_summer_tmax_vs_glacier", "drivers_summer_tmax"),
+    ],
+    "cell_states": [
+        ("hydrointerp.plots.cell_states", "plot_cell_state_panels", "cell_state_panels")
+    ],
+}
+
+
+def _plot(name: str, result: xr.Dataset, fig_dir: Path) -> list[str]:
+    done = []
+    for module, func, stem in PLOTS.get(name, []):
+        try:
+            fn: Callable | None = getattr(importlib.import_module(module), func, None)
+        except ImportError:
+            fn = None
+        if fn is not None:
+            fn(result, fig_dir / f"{stem}.png")
+            done.append(f"{stem}.png")
+    return done
+
+
+@dataclass(frozen=True)
+class ExperimentTask:
+    """One experiment on one predictor (picklable, for Dask workers)."""
+
+    run_dir: str
+    config: RunConfig
+    shared: str | None
+    name: str
+    target: str  # "model" or "simulator"
+
+
+def run_experiment_task(task: ExperimentTask) -> dict[str, Any]:
+    """Run one experiment on the ensemble or the simulator and write its file and figures."""
+    from hydrointerp.experiments.output import write_experiment
+
+    ctx = RunContext(
+        task.config, Path(task.run_dir), Path(task.shared) if task.shared else None, None
+    )
+    spec = SPECS[task.name]
+    values = experiment_settings(task.config, task.name)
+    inputs = experiment_inputs(ctx, task.target, values)
+    result = _run_one(spec, inputs, values)
+    file = spec.file if task.target == "model" else f"simulator/{spec.file}"
+    record = {k: v for k, v in values.items()}
+    write_experiment(result, ctx.run_dir, file, {"pipeline": task.name, **record})
+    figures = _plot(task.name, result, ctx.path("figures")) if task.target == "model" else []
+    extra = _probe(ctx, inputs, result) if task.name == "cell_states" else {}
+    return {"target": task.target, "file": f"experiments/{file}.nc", "figures": figures, **extra}
+
+
+def _probe(ctx: RunContext, inputs: Any, result: xr.Dataset) -> dict[str, Any]:
+    """On a virtual region: regress the selected cell states on the true glacier melt."""
+    if not has_truth(ctx):
+        return {}
+    from hydrointerp.data.region import load
+    from hydrointerp.experiments.output import write_experiment
+    from hydrointerp.experiments.probe import probe_from_inputs
+
+    region = load(ctx.path(ds.REGION))
+    if not bool((region["glacier_fraction"] > 0.01).any()):
+        return {}
+    probe = probe_from_inputs(inputs, region, int(result.attrs.get("cluster", 0)))
+    write_experiment(probe, ctx.run_dir, "probe", {"cluster": int(result.attrs.get("cluster", 0))})
+    return {"probe": "experiments/probe.nc"}
+
+
+def outputs_of(name: str) -> Callable[[RunContext], list[Path]]:
+    """Artefacts of ``experiment.<name>``."""
+    spec = SPECS[name]
+
+    def _outputs(ctx: RunContext) -> list[Path]:
+        files = [ctx.path("experiments", f"{spec.file}.nc")]
+        if _with_simulator(ctx, spec):
+            files.append(ctx.path("experiments", "simulator", f"{spec.file}.nc"))
+        return files
+
+    return _outputs
+
+
+def _with_simulator(ctx: RunContext, spec: ExperimentSpec) -> bool:
+    values = experiment_settings(ctx.config, spec.name)
+    return (
+        spec.simulator
+        and ctx.config.fidelity.enabled
+        and bool(values.get("simulator", True))
+        and has_truth(ctx)
+    )
+
+
+def runner_of(name: str) -> Callable[[RunContext], dict[str, Any]]:
+    """The stage function of ``experiment.<name>`` (model and simulator runs as two tasks)."""
+    spec = SPECS[name]
+
+    def _run(ctx: RunContext) -> dict[str, Any]:
+        _module(spec)
+        targets = ["model"] + (["simulator"] if _with_simulator(ctx, spec) else [])
+        shared = str(ctx.shared) if ctx.shared else None
+        tasks = [ExperimentTask(str(ctx.run_dir), ctx.config, shared, name, t) for t in targets]
+        results = ctx.tasks.map(run_experiment_task, tasks, desc=f"experiment {name}")
+        return {"runs": results, "settings": experiment_settings(ctx.config, name)}
+
+    return _run
+
+
+# ------------------------------------------------------------------------------ fidelity
+FIDELITY = "fidelity.csv"
+
+
+def run_fidelity(ctx: RunContext) -> dict[str, Any]:
+    """Score every interpretation against the simulator: fidelity.csv, fidelity.nc, figure."""
+    import pandas as pd
+
+    from hydrointerp.atomic import write_netcdf, write_text
+
+    fid = ds.need("hydrointerp.experiments.fidelity", "fidelity")
+    table = fid.fidelity_table(ctx.run_dir)
+    probe = ctx.path("experiments", "probe.nc")
+    if probe.is_file():
+        with xr.open_dataset(probe, engine="h5netcdf") as p:
+            rows = [
+                {
+                    "experiment": "cell_states_probe",
+                    "method": "perturbation",
+                    "metric": k,
+                    "value": float(p.attrs[k]),
+                }
+                for k in ("mean_r2_selected", "mean_r2_random", "p_value")
+                if k in p.attrs
+            ]
+        table = pd.concat([table, pd.DataFrame(rows)], ignore_index=True)
+    write_text(ctx.path(FIDELITY), table.to_csv(index=False))
+    write_netcdf(fid.table_dataset(table), ctx.path("fidelity.nc"))
+    try:
+        from hydrointerp.plots.fidelity import plot_fidelity
+
+        plot_fidelity(table, ctx.path("figures", "fidelity.png"))
+    except ImportError:
+        pass
+    return {"rows": int(len(table))}
