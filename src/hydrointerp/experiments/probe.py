@@ -15,7 +15,11 @@ import numpy as np
 import xarray as xr
 
 from hydrointerp.errors import DataError
-from hydrointerp.experiments.cell_states import record_cell_states, weight_glacier_correlation
+from hydrointerp.experiments.cell_states import (
+    record_cell_states,
+    residual,
+    weight_glacier_correlation,
+)
 from hydrointerp.models.cnn_lstm import CNNLSTM
 
 if TYPE_CHECKING:
@@ -41,6 +45,7 @@ def probe_experiment(
     p_threshold: float = 0.05,
     n_draws: int = 1000,
     seed: int = 0,
+    seasonal_window: int = 30,
 ) -> xr.Dataset:
     """Probe every unit's cell state for the true glacier melt.
 
@@ -57,13 +62,17 @@ def probe_experiment(
         :func:`hydrointerp.experiments.fidelity.glacial_melt`).
     p_threshold, n_draws, seed
         Unit selection threshold; random-baseline draws and their seed.
+    seasonal_window
+        Centred rolling-mean window for the deseasonalised R² (``r2_residual``): the raw R² of
+        any seasonal state is high, the residual one shows day-to-day melt tracking.
 
     Returns
     -------
     xarray.Dataset
-        ``r2(member, unit)``, ``selected(member, unit)``, ``random_mean_r2(draw)`` and attributes
-        ``mean_r2_selected``, ``mean_r2_random``, ``p_value`` (share of random draws at least as
-        high as the selected mean), ``n_selected_units``.
+        ``r2(member, unit)``, ``r2_residual``, ``selected(member, unit)``,
+        ``random_mean_r2(draw)`` and attributes ``mean_r2_selected``, ``mean_r2_random``,
+        ``p_value`` (share of random draws at least as high as the selected mean),
+        ``n_selected_units``, ``mean_r2_residual_selected``, ``mean_r2_residual_all``.
     """
     melt = glacier_melt.sel(time=window["time"].values).values
     if not np.isfinite(melt).all():
@@ -73,12 +82,17 @@ def probe_experiment(
             expected="finite values",
             found=int((~np.isfinite(melt)).sum()),
         )
-    r2, sel = [], []
+    melt_res = residual(melt, seasonal_window)
+    r2, r2_res, sel = [], [], []
     for model in members:
-        r2.append(r_squared(record_cell_states(model, window.values).T, melt))
+        states = record_cell_states(model, window.values).T
+        r2.append(r_squared(states, melt))
+        res = np.stack([residual(s, seasonal_window) for s in states])
+        r2_res.append(r_squared(res, melt_res))
         _, p = weight_glacier_correlation(model, glacier_fraction.values)
         sel.append(p < p_threshold)
     r2_arr, selected = np.stack(r2), np.stack(sel)
+    r2_res_arr = np.stack(r2_res)
     n_sel = int(selected.sum())
     flat = r2_arr.ravel()
     rng = np.random.default_rng(seed)
@@ -89,6 +103,11 @@ def probe_experiment(
     ds = xr.Dataset(
         {
             "r2": (("member", "unit"), r2_arr, {"long_name": "R2 of cell state on glacier melt"}),
+            "r2_residual": (
+                ("member", "unit"),
+                r2_res_arr,
+                {"long_name": "R2 of the deseasonalised state on deseasonalised melt"},
+            ),
             "selected": (("member", "unit"), selected),
             "random_mean_r2": (
                 "draw",
@@ -105,6 +124,9 @@ def probe_experiment(
         mean_r2_random=float(random_mean.mean()),
         p_value=float((1 + (random_mean >= mean_sel).sum()) / (n_draws + 1)) if n_sel else 1.0,
         p_threshold=p_threshold,
+        mean_r2_residual_selected=float(r2_res_arr[selected].mean()) if n_sel else float("nan"),
+        mean_r2_residual_all=float(r2_res_arr.mean()),
+        seasonal_window=seasonal_window,
     )
     return ds
 

@@ -74,6 +74,7 @@ def plot_summer_tmax_vs_glacier(ds: xr.Dataset, path: str | os.PathLike[str], la
             )
     ax.axhline(0, color="k", ls="--", lw=0.8)
     ax.set_xscale("symlog", linthresh=0.1)
+    ax.set_xlim(-0.02, max(1.0, 1.5 * float(g.max())))
     ax.set_xlabel("glacier cover (%)")
     ax.set_ylabel("JJA $T_{max}$ anomaly (normalised)")
     ax.legend(fontsize=8)
