@@ -84,7 +84,7 @@ class VirtualRegionConfig(BaseModel):
     fast_rate_per_day: float = Field(0.25, gt=0, le=1, description="fast reservoir outflow rate")
     slow_rate_per_day: float = Field(0.02, gt=0, le=1, description="slow reservoir outflow rate")
     slow_share: float = Field(0.35, ge=0, le=1, description="share of water input to slow store")
-    snow_cap_mm: float = Field(4000.0, gt=0, description="SWE above this turns into firn/ice")
+    snow_cap_mm: float = Field(400.0, gt=0, description="SWE above this on glacier cells is firn")
     spinup_cycles: int = Field(3, ge=1, description="passes of the first year to set storages")
 
     # --- glaciers and stations

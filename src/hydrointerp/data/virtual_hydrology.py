@@ -6,7 +6,7 @@ Per cell and day (order of operations):
    the start of the day, so the runoff of day ``d`` depends on weather up to day ``d - 1`` only.
 2. Rain/snow split by the daily mean temperature (linear between ``t_snow_c`` and ``t_rain_c``).
 3. Snowpack: snowfall accumulates; degree-day melt ``ddf_snow * max(T - t_melt, 0)`` limited by
-   the pack; SWE above ``snow_cap_mm`` turns into firn (leaves the water cycle as ice).
+   the pack; on glacier cells SWE above ``snow_cap_mm`` turns into firn (joins the ice).
 4. Glacier melt ``glacier * ddf_ice * max(T - t_melt, 0)`` once the cell is snow-free (ice is
    unlimited and counts as a negative storage change).
 5. Each source's water (rain, snowmelt, glacier melt) enters its own fast (``1 - slow_share``)
@@ -110,7 +110,7 @@ class CellModel:
         melt = np.minimum(state.swe, c.ddf_snow_mm_per_k * degree_days)
         state.swe -= melt
         ice = np.where(state.swe <= 0.0, self.glacier * c.ddf_ice_mm_per_k * degree_days, 0.0)
-        firn = np.maximum(state.swe - c.snow_cap_mm, 0.0)
+        firn = np.where(self.glacier > 0.0, np.maximum(state.swe - c.snow_cap_mm, 0.0), 0.0)
         state.swe -= firn
         water = np.stack([rain, melt, ice], axis=-2)
         state.fast += (1.0 - c.slow_share) * water
