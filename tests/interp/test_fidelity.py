@@ -118,3 +118,27 @@ def test_fidelity_table_from_run_folder(tmp_path) -> None:
     net = table[(table.method == "perturbation")].set_index("metric")["value"]
     assert sim["auc"] == 1.0 and sim["rank_correlation"] == pytest.approx(1.0)
     assert 0.5 < net["auc"] < 1.0 and net["basin_share"] < sim["basin_share"]
+
+
+def test_methods_are_told_apart_by_attribute_or_suffix(tmp_path) -> None:
+    basin = _basins()
+    truth = _truth(basin)
+    exp = tmp_path / "experiments"
+    (exp / "simulator").mkdir(parents=True)
+    xr.Dataset({"sensitivity": truth}).to_netcdf(
+        exp / "simulator" / "heat_map.nc", engine="h5netcdf"
+    )
+    rng = np.random.default_rng(1)
+    for stem, attrs in (
+        ("heat_map", {}),
+        ("heat_map_saliency", {}),
+        ("heat_map_ig", {"method": "integrated_gradients"}),
+    ):
+        noise = truth.copy(data=rng.normal(size=truth.shape))
+        xr.Dataset({"sensitivity": noise}, attrs=attrs).to_netcdf(
+            exp / f"{stem}.nc", engine="h5netcdf"
+        )
+    table = fidelity_table(tmp_path, region=xr.Dataset({"basin_mask": basin}))
+    assert set(table["method"]) == {"simulator", "perturbation", "saliency", "integrated_gradients"}
+    auc = table[table.metric == "auc"].set_index("method")["value"]
+    assert auc["simulator"] == 1.0 and abs(auc["saliency"] - 0.5) < 0.15

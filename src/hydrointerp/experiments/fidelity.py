@@ -228,6 +228,29 @@ def _open(path: Path) -> xr.Dataset | None:
     return xr.load_dataset(path, engine="h5netcdf") if path.is_file() else None
 
 
+def _method_of(path: Path, ds: xr.Dataset, name: str) -> str | None:
+    """Attribution method of a result file: its ``method``/``setting_method`` attribute, else
+    the file-name suffix of :data:`METHODS`; None for files of another experiment."""
+    for key in ("method", "setting_method", "attribution_method"):
+        if str(ds.attrs.get(key, "")) in METHODS:
+            return str(ds.attrs[key])
+    for method, suffix in METHODS.items():
+        if path.stem == f"{name}{suffix}":
+            return method
+    return None
+
+
+def network_results(exp_dir: Path, name: str) -> dict[str, xr.Dataset]:
+    """The network's results of experiment ``name`` in ``exp_dir``, by attribution method."""
+    found: dict[str, xr.Dataset] = {}
+    for path in sorted(exp_dir.glob(f"{name}*.nc")):
+        ds = _open(path)
+        method = _method_of(path, ds, name) if ds is not None else None
+        if method is not None and method not in found:
+            found[method] = ds
+    return found
+
+
 def fidelity_table(
     run_dir: str | os.PathLike[str],
     truth_dir: str | os.PathLike[str] | None = None,
@@ -235,8 +258,9 @@ def fidelity_table(
 ) -> pd.DataFrame:
     """Score every experiment found in ``run_dir/experiments`` against the simulator's.
 
-    Network results are ``experiments/<name><suffix>.nc`` (suffix per :data:`METHODS`); the
-    simulator's are ``experiments/simulator/<name>.nc`` (or ``truth_dir``). ``region`` (default
+    Network results are ``experiments/<name>*.nc``, their attribution method read from a
+    ``method`` attribute or the file suffix of :data:`METHODS`; the simulator's are
+    ``experiments/simulator/<name>.nc`` (or ``truth_dir``). ``region`` (default
     ``run_dir/region.nc``) gives the true basins and glacier melt.
 
     Returns
@@ -260,10 +284,8 @@ def fidelity_table(
         if true_ds is None:
             continue
         rows += _rows(name, "simulator", scorer(true_ds, true_ds))
-        for method, suffix in METHODS.items():
-            model_ds = _open(exp / f"{name}{suffix}.nc")
-            if model_ds is not None:
-                rows += _rows(name, method, scorer(model_ds, true_ds))
+        for method, model_ds in network_results(exp, name).items():
+            rows += _rows(name, method, scorer(model_ds, true_ds))
     cell = _open(exp / "cell_states.nc")
     if cell is not None and region is not None and "flow_component" in region:
         rows += _rows("cell_states", "perturbation", score_cell_states(cell, region))
