@@ -28,6 +28,8 @@ from hydrointerp.experiments.metrics_spatial import halfmax_area, ks_in_far, zsc
 
 PATTERN_RULES = ("location", "flow_threshold")
 PATTERNS = ("low_flow", "high_flow")
+#: Dimension of the two pattern maps (``pattern`` itself is the label of each day).
+PATTERN_DIM = "flow_pattern"
 #: Ward groups per cluster in the prototype (clusters 0..5).
 PROTOTYPE_GROUPS = (2, 2, 2, 3, 3, 2)
 
@@ -223,11 +225,11 @@ def pattern_maps(
         maps_out.append(per_station.groupby(labels.rename("cluster")).mean("station"))
         d, _ = ks_in_far(per_station.fillna(0.0), stations["in_near"], labels.rename("cluster"))
         ks_out.append(d)
-    pm = xr.concat(maps_out, dim=pd.Index(list(PATTERNS), name="pattern"))
-    kd = xr.concat(ks_out, dim=pd.Index(list(PATTERNS), name="pattern"))
+    pm = xr.concat(maps_out, dim=pd.Index(np.asarray(PATTERNS, dtype=object), name=PATTERN_DIM))
+    kd = xr.concat(ks_out, dim=pd.Index(np.asarray(PATTERNS, dtype=object), name=PATTERN_DIM))
     pm.attrs.update(long_name="mean z-scored sensitivity of the pattern's days", units="1")
     kd.attrs.update(long_name="KS statistic in/near vs far of the pattern map (metric D)")
-    return pm.transpose("pattern", "cluster", "lat", "lon"), kd.transpose("pattern", "cluster")
+    return pm.transpose(PATTERN_DIM, "cluster", "lat", "lon"), kd.transpose(PATTERN_DIM, "cluster")
 
 
 def daily_maps(
