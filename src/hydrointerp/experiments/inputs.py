@@ -50,6 +50,8 @@ class ExperimentInputs:
         ``(time, station)`` observed normalised flow (may be NaN).
     source
         A description of where the inputs came from.
+    window
+        Look-back length when the predictor has none (a bare CNNLSTM); default its own.
     """
 
     predictor: Predictor
@@ -60,11 +62,14 @@ class ExperimentInputs:
     channel_std: xr.DataArray
     flow_obs: xr.DataArray
     source: str = ""
+    window: int | None = None
 
     @property
     def lookback(self) -> int:
-        """Look-back window length of the predictor (days)."""
-        return int(self.predictor.lookback)
+        """Look-back window length: ``window`` if set, else the predictor's (days)."""
+        if self.window is not None:
+            return int(self.window)
+        return int(self.predictor.lookback)  # type: ignore[attr-defined]
 
     def target_indices(self) -> np.ndarray:
         """Index ``t`` of each target day: its window is ``frames[t - lookback : t]``."""
