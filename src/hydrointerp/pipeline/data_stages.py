@@ -58,21 +58,12 @@ def region_from_config(ctx: RunContext) -> xr.Dataset:
         return read_mini(_shared(ctx))
     assert isinstance(data, RawData)
     assemble = need("hydrointerp.io.assemble", "data")
-    return assemble.build_region(_raw_build_config(assemble, data))
-
-
-def _raw_build_config(assemble: ModuleType, data: RawData) -> Any:
     if isinstance(data.build, dict):
-        loader = (
-            getattr(assemble, "parse_build_config", None)
-            or assemble.BuildRegionConfig.model_validate
-        )
-        return loader(data.build)
+        return assemble.build_region(assemble.parse_build_config(data.build, ctx.run_dir))
     path = Path(data.build)
     if not path.is_file():
         raise ConfigError(f"data.build: build-region config not found: {path}")
-    loader = getattr(assemble, "load_build_config", None)
-    return loader(path) if loader is not None else path
+    return assemble.build_region(assemble.load_build_config(path), path.parent)
 
 
 def run_data(ctx: RunContext) -> dict[str, Any]:

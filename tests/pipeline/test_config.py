@@ -1,0 +1,69 @@
+"""Run configs: built-ins load by name, unknown keys are errors naming the key's path."""
+
+from __future__ import annotations
+
+import pytest
+
+from hydrointerp.config import BUILTIN, load_config, parse_config
+from hydrointerp.errors import ConfigError
+from hydrointerp.pipeline.experiment_stages import check_settings
+from hydrointerp.pipeline.runner import downstream_of
+from hydrointerp.pipeline.study import build_stages
+
+
+@pytest.mark.parametrize("name", [*BUILTIN, "region_template"])
+def test_builtin_configs_load_by_name(name: str) -> None:
+    cfg = load_config(name)
+    check_settings(cfg)
+    assert cfg.name
+    stages = [st.name for st in build_stages(cfg)]
+    assert stages[:3] == ["data", "windows", "clusters"]
+    assert stages[-1] == "report"
+
+
+@pytest.mark.parametrize(
+    ("values", "key"),
+    [
+        ({"ensemble": {"fine_tune": {"n_clustrs": 3}}}, "ensemble.fine_tune.n_clustrs"),
+        ({"windows": {"look_back": 30}}, "windows.look_back"),
+        ({"data": {"source": "virtual", "region": {"n_yers": 2}}}, "data.region.n_yers"),
+        ({"ensemble": {"training": {"epochs": 2}}}, "ensemble.training.epochs"),
+        ({"reprot": {}}, "reprot"),
+    ],
+)
+def test_unknown_key_names_its_path(values: dict, key: str) -> None:
+    base = {"name": "x", "data": {"source": "virtual"}}
+    merged = {**base, **values}
+    with pytest.raises(ConfigError, match=f"unknown key '{key}'"):
+        parse_config(merged, "test.yaml")
+
+
+def test_unknown_experiment_setting_is_an_error() -> None:
+    cfg = parse_config(
+        {
+            "name": "x",
+            "data": {"source": "virtual"},
+            "experiments": {"run": ["heat_map"], "settings": {"heat_map": {"iters_totl": 5}}},
+        }
+    )
+    with pytest.raises(ConfigError, match="experiments.settings.heat_map.iters_totl"):
+        check_settings(cfg)
+
+
+def test_unknown_experiment_name_is_an_error() -> None:
+    with pytest.raises(ConfigError, match="unknown experiment 'heatmap'"):
+        parse_config(
+            {"name": "x", "data": {"source": "virtual"}, "experiments": {"run": ["heatmap"]}}
+        )
+
+
+def test_force_selects_the_stage_and_everything_downstream(tiny_config) -> None:
+    stages = build_stages(tiny_config)
+    names = [st.name for st in stages]
+    assert downstream_of(stages, ["finetune"]) == set(names[names.index("finetune") :])
+    # clusters feeds fine-tuning and the figures, but not the bulk ensemble
+    hit = downstream_of(stages, ["clusters"])
+    assert "ensemble" not in hit and {"clusters", "finetune", "skill", "report"} <= hit
+    assert downstream_of(stages, ["experiment"]) >= {"experiment.heat_map", "fidelity", "report"}
+    with pytest.raises(ConfigError, match="unknown stage 'trian'"):
+        downstream_of(stages, ["trian"])
