@@ -30,10 +30,10 @@ def trained(tmp_path_factory):
     from hydrointerp.training.train import train_member
 
     region = generate_region(
-        VirtualRegionConfig(n_years=2, n_lat=8, n_lon=12, n_stations=16, seed=1)
+        VirtualRegionConfig(n_years=2, n_lat=6, n_lon=10, n_stations=12, seed=1)
     )
     spec = WindowSpec(
-        lookback=60, train_years=(2000, 2000), val_years=(2001, 2001), test_years=(2001, 2001)
+        lookback=30, train_years=(2000, 2000), val_years=(2001, 2001), test_years=(2001, 2001)
     )
     norm = Normaliser().fit(region, spec.fit_years())
     windows = make_windows(region, norm, spec)
@@ -45,7 +45,7 @@ def trained(tmp_path_factory):
         lstm_units=16,
         dropout=0.0,
     )
-    settings = TrainSettings(max_epochs=3, learning_rate=3e-3, batch_size=32, progress=False)
+    settings = TrainSettings(max_epochs=2, learning_rate=3e-3, batch_size=32, progress=False)
     path = train_member(windows, settings, 0, tmp_path_factory.mktemp("probe"), arch=arch)
     return region, norm.transform_weather(region), load_model(path)
 
