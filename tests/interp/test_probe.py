@@ -56,7 +56,9 @@ def test_probe_on_virtual_region(trained) -> None:
     region, frames, model = trained
     melt = glacial_melt(region)
     window = frames.sel(time="2001")
-    ds = probe_experiment([model], window, region["glacier_fraction"], melt, n_draws=200)
+    ds = probe_experiment(
+        [model], window, region["glacier_fraction"], melt, p_threshold=0.2, n_draws=200
+    )
     assert ds["r2"].dims == ("member", "unit") and ds.sizes["unit"] == 16
     assert bool(((ds["r2"] >= 0) & (ds["r2"] <= 1)).all())
     assert bool(((ds["r2_residual"] >= 0) & (ds["r2_residual"] <= 1)).all())
@@ -65,8 +67,9 @@ def test_probe_on_virtual_region(trained) -> None:
     g = region["glacier_fraction"].values
     p_ok = [abs(np.corrcoef(w[u], g)[0, 1]) for u in range(16)]
     strongest = int(np.argmax(p_ok))
-    if ds.attrs["n_selected_units"]:
-        assert bool(ds["selected"].values[0, strongest])
+    assert ds.attrs["n_selected_units"] >= 1
+    assert bool(ds["selected"].values[0, strongest])
+    assert np.isfinite(ds.attrs["mean_r2_selected"]) and 0 < ds.attrs["p_value"] <= 1
     # the random baseline is a mean over the same count of units
     assert ds.attrs["mean_r2_random"] == pytest.approx(float(ds["r2"].mean()), abs=0.05)
     print(
