@@ -141,41 +141,23 @@ def _area(shared_data: Path, ids: list[str]) -> np.ndarray | None:
     return table["hysets_area_km2"].to_numpy(np.float64)
 
 
-def basin_fractions(geometries: list, lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
-    """Fraction of each lon/lat cell (centres ``lat``, ``lon``) covered by each geometry.
-
-    Areas are taken in degrees squared (adequate at 0.75 deg cells); ``None`` geometries give 0.
-    """
-    import shapely
-
-    dlat, dlon = abs(float(lat[0] - lat[1])), abs(float(lon[1] - lon[0]))
-    lon2, lat2 = np.meshgrid(lon, lat)
-    boxes = shapely.box(lon2 - dlon / 2, lat2 - dlat / 2, lon2 + dlon / 2, lat2 + dlat / 2)
-    out = np.zeros((len(geometries), len(lat), len(lon)), dtype=np.float32)
-    for i, geom in enumerate(geometries):
-        if geom is None or geom.is_empty:
-            continue
-        frac = shapely.area(shapely.intersection(boxes, geom)) / (dlat * dlon)
-        out[i] = np.clip(frac, 0.0, 1.0)
-    return out
-
-
 def _basin_mask(shared_data: Path, ids: list[str]) -> tuple[np.ndarray | None, str]:
+    """Cell fractions inside each outlined basin (``io.geo.basin_masks``); 0 without an outline."""
     path = shared_data / "basins" / "stationBasins_partial_226.geojson"
     if not path.is_file():
         return None, "none (basin file missing)"
-    import geopandas as gpd
+    from hydrointerp.io.geo import basin_masks, read_outlines
+    from hydrointerp.io.grid import Grid
 
-    basins = gpd.read_file(path)
-    if len(basins) != len(ids):
-        raise DataError(
-            "basin file does not list every station",
-            source=str(path),
-            expected=f"{len(ids)} features",
-            found=len(basins),
-        )
-    geoms = [None if g is None else g for g in basins.geometry.to_list()]
-    return basin_fractions(geoms, LAT, LON), str(path)
+    outlines = read_outlines(path)
+    outlined = [s for s in ids if s in outlines.index and outlines.geometry.loc[s] is not None]
+    mask = np.zeros((len(ids), len(LAT), len(LON)), dtype=np.float32)
+    if outlined:
+        grid = Grid(lat=tuple(LAT), lon=tuple(LON))
+        fractions = basin_masks(outlines, grid, station_ids=outlined)
+        rows = [ids.index(s) for s in outlined]
+        mask[rows] = fractions.sel(lat=LAT, lon=LON).values
+    return mask, f"{path} ({len(outlined)} outlines; zeros elsewhere)"
 
 
 def read_mini(path: str | os.PathLike[str] | None = None, basin_masks: bool = True) -> xr.Dataset:
