@@ -158,3 +158,20 @@ def test_bad_targets_and_frames_raise(small_region: xr.Dataset) -> None:
         pred.predict_block(frames[0], [LOOKBACK])
     with pytest.raises(DataError, match="unknown simulator mode"):
         _predictor(small_region, mode="fast")
+
+
+@pytest.mark.parametrize("mode", ["window", "continuous"])
+def test_sharing_identical_cells_is_exact(small_region: xr.Dataset, mode: str) -> None:
+    shared = _predictor(small_region, mode=mode)
+    brute = _predictor(small_region, mode=mode, share_identical=False)
+    frames = _frames(shared, small_region)[:, :500]
+    batch = np.repeat(frames, 4, axis=0)
+    rows, cols = np.nonzero(small_region["basin_mask"].values.sum(axis=0) > 0)
+    batch[1, :, rows[0], cols[0], 0] += 2.0  # one cell warmer
+    batch[2, 200:260, rows[-1], cols[-1], 2] += 1.5  # a wet spell in another
+    batch[3, :, :, :, 1] -= 1.0  # everything colder at night
+    targets = [LOOKBACK, 250, 333, 499]
+    a = shared.component_predict_block(batch, targets).numpy()
+    b = brute.component_predict_block(batch, targets).numpy()
+    np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(a[1], a[0]) and not np.array_equal(a[3], a[0])
