@@ -302,12 +302,77 @@ def _need(path: Path) -> Path:
     return path
 
 
+_FINE = re.compile(r"fine_(\d+)_cluster_(\d+)$")
+_SUFFIXES = (".h5", ".pt")
+
+
+def _expand(paths: Sequence[str | os.PathLike[str]], kind: str) -> list[Path]:
+    """Model files: given files as they are, folders expanded to their ``kind`` models."""
+    files: list[Path] = []
+    for p in map(Path, paths):
+        if p.is_dir():
+            found = [
+                f
+                for f in p.iterdir()
+                if f.suffix in _SUFFIXES
+                and (_FINE.search(f.stem) if kind == "fine" else "bulk" in f.stem)
+            ]
+            if not found:
+                raise ModelFormatError(f"{p}: no {kind} model files (.h5 or .pt) in this folder")
+            files += sorted(found, key=_numbers)
+        else:
+            files.append(_need(p))
+    return files
+
+
+def ensemble_from_paths(
+    paths: Sequence[str | os.PathLike[str]],
+    station_ids: Sequence[str],
+    kind: str = "bulk",
+    clusters: Mapping[str, int] | None = None,
+    device: str | torch.device = "cpu",
+    float16_inputs: bool = False,
+) -> Ensemble:
+    """An ensemble from model files or folders (``.h5`` or ``.pt``, see :func:`load_model`).
+
+    ``kind="bulk"``: every file is a member predicting all ``station_ids``. ``kind="fine"``:
+    files are named ``..._fine_{i}_cluster_{k}`` and routed by ``clusters`` (station -> ``k``).
+    """
+    from hydrointerp.models.saved import load_model
+
+    files = _expand(paths, kind)
+    ids = [str(s) for s in station_ids]
+    if kind == "bulk":
+        members = [load_model(f, device) for f in files]
+        return Ensemble(members, ids, float16_inputs=float16_inputs)
+    if kind != "fine":
+        raise ModelFormatError(f"kind must be 'bulk' or 'fine', got {kind!r}")
+    if clusters is None:
+        raise DataError("a fine ensemble needs the station clusters", variable="clusters")
+    by_cluster: dict[int, list[tuple[int, Path]]] = {}
+    for f in files:
+        match = _FINE.search(f.stem)
+        if match is None:
+            raise ModelFormatError(f"{f}: name must end in fine_<member>_cluster_<k>")
+        by_cluster.setdefault(int(match.group(2)), []).append((int(match.group(1)), f))
+    groups = {}
+    for k in sorted({int(clusters[s]) for s in ids if s in clusters}):
+        if k not in by_cluster:
+            raise ModelFormatError(f"no fine-tuned model files for cluster {k}")
+        members = [load_model(f, device) for _, f in sorted(by_cluster[k])]
+        groups[k] = (members, [s for s in ids if clusters.get(s) == k])
+    return Ensemble.routed(groups, ids, float16_inputs=float16_inputs)
+
+
 def published_members(models_dir: str | os.PathLike[str]) -> dict[str, list[Path]]:
-    """The published model files by kind: ``{"bulk": [...], "fine": [...]}`` (sorted)."""
+    """The published model files by kind: ``{"bulk": [...], "fine": [...]}`` (sorted).
+
+    ``model_fine_0cluster_*`` (an obsolete run, METHODS.md section 2.4) is not matched.
+    """
     root = Path(models_dir)
     bulk = sorted(root.glob("model_bulk_*.h5"), key=_numbers)
-    fine = [p for p in root.glob("model_fine_*_cluster_*.h5")]
-    return {"bulk": bulk, "fine": sorted(fine, key=_numbers)}
+    fine = sorted(root.glob("model_fine_*_cluster_*.h5"), key=_numbers)
+    return {"bulk": bulk, "fine": fine}
 
 
 def _numbers(path: Path) -> tuple[int, ...]:
