@@ -166,15 +166,18 @@ def draw_province_borders(
     shared_dir: str | os.PathLike[str] | None = None,
     color: str = "black",
     linewidth: float = 0.6,
+    *,
+    shared: str | os.PathLike[str] | None = None,
     **kwargs: object,
 ) -> bool:
     """Draw Canadian province borders clipped to the axes' current extent.
 
-    Reads ``shared/data/province_borders/PROVINCE.SHP``; draws nothing (and returns False)
-    only when the shared folder is absent.
+    Reads ``shared/data/province_borders/PROVINCE.SHP`` (``shared_dir``, alias ``shared``, or
+    the default shared folder); draws nothing (and returns False) only when the shared folder
+    is absent.
     """
     try:
-        root = find_shared(shared_dir)
+        root = find_shared(shared_dir if shared_dir is not None else shared)
     except HydroInterpError:
         return False
     path = root / BORDERS
