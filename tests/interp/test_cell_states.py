@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
 from hydrointerp.experiments.cell_states import (
     CellStateSettings,
@@ -79,3 +80,22 @@ def test_residual_removes_centred_mean() -> None:
     x = np.arange(100.0)
     res = residual(x, 31)
     np.testing.assert_allclose(res[20:80], 0.0, atol=1e-12)  # a line equals its centred mean
+
+
+def test_no_selected_unit_warns_instead_of_failing(central) -> None:
+    _, window, glacier, temperature = central
+    from hydrointerp.models.cnn_lstm import CNNLSTM
+
+    torch.manual_seed(0)
+    tiny = CNNLSTM(
+        n_out=glacier.sizes["station"],
+        conv_filters=(4,),
+        conv_kernels=(1,),
+        pool_after=0,
+        lstm_units=6,
+    )
+    flat = glacier * 0.0  # no glacier anywhere: no weight can correlate with it
+    with pytest.warns(UserWarning, match="no cell-state unit selected"):
+        ds = cell_state_experiment([tiny], window, flat, temperature)
+    assert ds.attrs["n_selected_units"] == 0
+    assert np.isnan(ds["pattern"]).all() and (ds["group"] == -1).all()

@@ -11,6 +11,7 @@ mean, lagged correlations and a 60-day rolling correlation at the best lag.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING
@@ -194,6 +195,27 @@ def _select_units(
     return signed, r, p, selected
 
 
+def _mean_rows(rows: np.ndarray, pick: np.ndarray, n_time: int) -> np.ndarray:
+    """Mean of the picked rows (NaN when none is picked)."""
+    return rows[pick].mean(axis=0) if pick.any() else np.full(n_time, np.nan)
+
+
+def _groups(pooled: np.ndarray, time: pd.DatetimeIndex, n_groups: int) -> tuple[np.ndarray, int]:
+    """Ward labels and the glacier-like group; with fewer selected units than groups, one group
+    (or none) and a warning instead of an error, so a study with weak models still finishes."""
+    if len(pooled) >= n_groups:
+        labels = ward_groups(pooled, n_groups)
+        return labels, glacier_group(pooled, labels, time)
+    warnings.warn(
+        f"only {len(pooled)} cell-state units selected (need {n_groups} for the groups); "
+        "the pattern is their mean"
+        if len(pooled)
+        else "no cell-state unit selected; no pattern",
+        stacklevel=3,
+    )
+    return np.zeros(len(pooled), int), 0 if len(pooled) else -1
+
+
 def cell_state_experiment(
     members: Sequence[CNNLSTM],
     window: xr.DataArray,
@@ -233,16 +255,15 @@ def cell_state_experiment(
         members, window.values, glacier_fraction.values, st.p_threshold
     )
     pooled = zscore(signed[selected])
-    labels = ward_groups(pooled, st.n_groups)
-    glacial = glacier_group(pooled, labels, time)
+    labels, glacial = _groups(pooled, time, st.n_groups)
     group = np.full(selected.shape, -1, int)
     group[selected] = labels
-    pattern = pooled[labels == glacial].mean(axis=0)
+    pattern = _mean_rows(pooled, labels == glacial, len(time))
     temp = aligned_temperature(temperature, time, st.published_shift, st.floor_k)
     t_res = residual(temp, st.seasonal_window)
     s_res = residual(pattern, st.seasonal_window)
     lag_r = lagged_correlation(t_res, s_res, st.max_lag)
-    best = int(np.nanargmax(lag_r))
+    best = int(np.nanargmax(lag_r)) if np.isfinite(lag_r).any() else 0
     roll = rolling_correlation(t_res, s_res, best, st.rolling_window)
     starts = time[: len(roll)]
     md = starts.strftime("%m-%d")
@@ -264,7 +285,7 @@ def cell_state_experiment(
             "group": (("member", "unit"), group, {"long_name": "Ward group (-1 not selected)"}),
             "group_mean": (
                 ("group_id", "time"),
-                np.stack([pooled[labels == k].mean(axis=0) for k in range(st.n_groups)]),
+                np.stack([_mean_rows(pooled, labels == k, len(time)) for k in range(st.n_groups)]),
                 {"long_name": "mean z-scored state per group"},
             ),
             "pattern": (
@@ -298,7 +319,8 @@ def cell_state_experiment(
     )
     sizes = [int((labels == k).sum()) for k in range(st.n_groups)]
     june = time.month == 6
-    rise = float(np.polyfit(np.arange(june.sum()), pattern[june], 1)[0]) if june.any() else np.nan
+    ok = june & np.isfinite(pattern)
+    rise = float(np.polyfit(np.arange(ok.sum()), pattern[ok], 1)[0]) if ok.sum() > 1 else np.nan
     ds.attrs.update(
         experiment="cell_states",
         n_selected_units=int(selected.sum()),
