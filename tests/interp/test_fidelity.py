@@ -142,3 +142,13 @@ def test_methods_are_told_apart_by_attribute_or_suffix(tmp_path) -> None:
     assert set(table["method"]) == {"simulator", "perturbation", "saliency", "integrated_gradients"}
     auc = table[table.metric == "auc"].set_index("method")["value"]
     assert auc["simulator"] == 1.0 and abs(auc["saliency"] - 0.5) < 0.15
+
+
+def test_basin_auc_of_simulator_like_map_is_one() -> None:
+    from hydrointerp.experiments.fidelity import basin_auc
+
+    basin = _basins()
+    truth = _truth(basin)
+    assert np.allclose(basin_auc(truth, basin), 1.0)
+    flipped = -truth  # sensitivity everywhere but the basin
+    assert np.allclose(basin_auc(flipped, basin), 0.0)

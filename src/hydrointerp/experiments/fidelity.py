@@ -78,8 +78,10 @@ def rank_correlation(maps: xr.DataArray, truth: xr.DataArray) -> xr.DataArray:
     return _per_map(maps, truth, _spearman, "rank_correlation")
 
 
-def truth_labels(truth: xr.DataArray, rel_tol: float = 1e-3) -> xr.DataArray:
-    """Pixels where the true map rises above its floor: ``truth - min > rel_tol * range``."""
+def truth_labels(truth: xr.DataArray, rel_tol: float = 0.5) -> xr.DataArray:
+    """The true map's sensitive pixels: ``truth - min > rel_tol * (max - min)``; the default
+    0.5 is the half-max area of metric A; a tiny ``rel_tol`` takes every pixel above the floor
+    (the basin itself for a simulator map that is zero outside its basin)."""
     floor = truth.min(MAP_DIMS)
     span = truth.max(MAP_DIMS) - floor
     return (truth - floor) > rel_tol * span
@@ -92,9 +94,15 @@ def _auc(score: np.ndarray, label: np.ndarray) -> float:
     return float(roc_auc_score(label, score))
 
 
-def map_auc(maps: xr.DataArray, truth: xr.DataArray, rel_tol: float = 1e-3) -> xr.DataArray:
-    """ROC AUC of each map as a detector of the pixels the truth is sensitive to (0.5 = chance)."""
+def map_auc(maps: xr.DataArray, truth: xr.DataArray, rel_tol: float = 0.5) -> xr.DataArray:
+    """ROC AUC of each map as a detector of the pixels the truth is sensitive to
+    (:func:`truth_labels`; 0.5 = chance, 1 = the map ranks every such pixel first)."""
     return _per_map(maps, truth_labels(truth, rel_tol), _auc, "auc")
+
+
+def basin_auc(maps: xr.DataArray, basin: xr.DataArray) -> xr.DataArray:
+    """ROC AUC of each map as a detector of the true basin's cells (``basin > 0``)."""
+    return _per_map(maps, basin > 0, _auc, "basin_auc")
 
 
 # ------------------------------------------------------------------------- Experiments 2 and 3
@@ -183,6 +191,7 @@ def score_heat_maps(model: xr.Dataset, truth: xr.Dataset, basin: xr.DataArray) -
         "basin_share_truth": float(basin_share(t, b).median()),
         "rank_correlation": float(rank_correlation(m, t).median()),
         "auc": float(map_auc(m, t).median()),
+        "basin_auc": float(basin_auc(m, b).median()),
     }
 
 
