@@ -40,6 +40,16 @@ def plot_fidelity(table: pd.DataFrame, path: str | os.PathLike[str]) -> Path:
                 color=METHOD_COLOURS.get(method, "k"),
                 label=method,
             )
+        if not np.isfinite(sub["value"].to_numpy(float)).any():
+            ax.text(
+                0.5,
+                0.5,
+                "no score (see fidelity.csv: nothing selected or no truth)",
+                transform=ax.transAxes,
+                ha="center",
+                va="center",
+                fontsize=9,
+            )
         ax.set_xticks(range(len(metrics)), metrics, rotation=15, fontsize=8)
         ax.axhline(0, color="k", lw=0.6)
         ax.set_ylabel("score")
