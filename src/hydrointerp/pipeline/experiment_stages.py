@@ -151,6 +151,11 @@ def experiment_inputs(ctx: RunContext, target: str, values: dict[str, Any]) -> A
     """:class:`~hydrointerp.experiments.inputs.ExperimentInputs` for the ensemble or simulator."""
     from hydrointerp.experiments.inputs import load_inputs
 
+    if target == "simulator":
+        # data.virtual must load before data.virtual_predictor (circular import in a fresh
+        # worker process otherwise)
+        import hydrointerp.data.virtual  # noqa: F401
+
     cfg = ctx.config
     kind = cfg.experiments.ensemble if ms.has_fine(cfg) else "bulk"
     n_targets = int(values.get("n_targets", 365))
