@@ -93,6 +93,7 @@ class VirtualRegionConfig(BaseModel):
     glacier_max_fraction: float = Field(0.85, gt=0, le=1, description="max glacier cell cover")
     glacial_min_fraction: float = Field(0.05, gt=0, description="basins above are glacial")
     pluvial_max_elev_m: float = Field(300.0, description="coastal basins below are pluvial")
+    nival_min_elev_m: float = Field(1000.0, description="interior basins above are nival")
     max_basin_cells: int = Field(30, ge=1, description="largest basin offered as a station")
 
     @model_validator(mode="after")

@@ -167,8 +167,13 @@ def _basin_attributes(terrain: Terrain, masks: np.ndarray) -> dict[str, np.ndarr
 
 
 def classify(attrs: dict[str, np.ndarray], cfg: VirtualRegionConfig) -> np.ndarray:
-    """Regime of each candidate basin from its attributes (the truth label)."""
-    regime = np.full(attrs["area"].shape, "nival", dtype=object)
+    """Regime of each candidate basin from its attributes (the truth label).
+
+    Low interior basins between the pluvial coast and the nival uplands are ``hybrid`` (rain
+    and snow in similar measure) and are not offered as gauges.
+    """
+    regime = np.full(attrs["area"].shape, "hybrid", dtype=object)  # never gauged
+    regime[attrs["elevation"] >= cfg.nival_min_elev_m] = "nival"
     coastal = (attrs["elevation"] < cfg.pluvial_max_elev_m) & (attrs["coast"] < 0.16)
     regime[coastal] = "pluvial"
     regime[(attrs["rockies"] > 0.04) & (attrs["elevation"] < 1100.0)] = "plains"
