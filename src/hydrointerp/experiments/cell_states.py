@@ -195,6 +195,12 @@ def _select_units(
     return signed, r, p, selected
 
 
+def _finite_mean(values: np.ndarray) -> float:
+    """Mean of the finite values (NaN when there are none)."""
+    ok = np.isfinite(values)
+    return float(values[ok].mean()) if ok.any() else float("nan")
+
+
 def _mean_rows(rows: np.ndarray, pick: np.ndarray, n_time: int) -> np.ndarray:
     """Mean of the picked rows (NaN when none is picked)."""
     return rows[pick].mean(axis=0) if pick.any() else np.full(n_time, np.nan)
@@ -329,8 +335,8 @@ def cell_state_experiment(
         june_slope=rise,
         best_lag=best,
         best_lag_correlation=float(lag_r[best]),
-        melt_season_mean_correlation=float(np.nanmean(roll[melt])),
-        other_mean_correlation=float(np.nanmean(roll[~melt])),
+        melt_season_mean_correlation=_finite_mean(roll[melt]),
+        other_mean_correlation=_finite_mean(roll[~melt]),
         window_first_day=str(time[0].date()),
         window_last_day=str(time[-1].date()),
         **st.to_attrs(),
