@@ -24,6 +24,7 @@ from hydrointerp.data.virtual_hydrology import CellModel, Diagnostics, HydroStat
 from hydrointerp.data.virtual_terrain import (
     EARTH_KM_PER_DEG,
     Stations,
+    Terrain,
     choose_stations,
     make_terrain,
 )
@@ -226,7 +227,9 @@ def _observed(total: np.ndarray, cfg: VirtualRegionConfig, rng: np.random.Genera
     return flow
 
 
-def _truth(ds: xr.Dataset, terrain, stations: Stations, components: np.ndarray) -> xr.Dataset:  # noqa: ANN001
+def _truth(
+    ds: xr.Dataset, terrain: Terrain, stations: Stations, components: np.ndarray
+) -> xr.Dataset:
     ds["flow_component"] = (("time", "station", "component"), components.astype(np.float32))
     ds = ds.assign_coords(component=list(COMPONENTS))
     ds["regime"] = ("station", stations.regime.astype(str).astype(object))
