@@ -151,6 +151,7 @@ class CNNLSTM(nn.Module):
         targets: Sequence[int] | np.ndarray,
         lookback: int = 365,
         chunk: int = 2048,
+        encode_chunk: int = 512,
     ) -> torch.Tensor:
         """Predict many overlapping windows, encoding each distinct day once.
 
@@ -165,6 +166,8 @@ class CNNLSTM(nn.Module):
             Window length in days.
         chunk
             Windows per LSTM call (memory bound).
+        encode_chunk
+            Days per CNN call (bounds the memory of the conv activations for many copies).
 
         Returns
         -------
@@ -181,7 +184,11 @@ class CNNLSTM(nn.Module):
         if t.numel() and (int(t.min()) < lookback or int(t.max()) > d):
             found = f"{int(t.min())}..{int(t.max())}"
             raise ValueError(f"targets must lie in [{lookback}, {d}], got {found}")
-        feats = self.encode_days(x.reshape(p * d, *x.shape[2:]).to(self.device)).reshape(p, d, -1)
+        flat_days = x.reshape(p * d, *x.shape[2:])
+        feats = torch.cat(
+            [self.encode_days(c.to(self.device)) for c in flat_days.split(encode_chunk)]
+            or [self.encode_days(flat_days.to(self.device))]
+        ).reshape(p, d, -1)
         idx = t[:, None] - lookback + torch.arange(lookback)[None, :]
         flat = feats[:, idx.to(self.device)].reshape(p * len(t), lookback, -1)
         if len(flat):
