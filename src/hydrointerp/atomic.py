@@ -11,6 +11,12 @@ from pathlib import Path
 import xarray as xr
 
 
+def _current_umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 @contextmanager
 def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
     """Yield a temporary path in the target's folder; rename it to ``path`` on success.
@@ -24,6 +30,7 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
     tmp_path = Path(tmp)
     try:
         yield tmp_path
+        os.chmod(tmp_path, 0o666 & ~_current_umask())  # mkstemp makes 0600; honour the umask
         os.replace(tmp_path, target)
     finally:
         if tmp_path.exists():
