@@ -47,3 +47,29 @@ def test_fidelity_verb_on_empty_folder_is_a_user_error(tmp_path) -> None:
     assert result.exit_code != 0
     assert isinstance(result.exception, DataError)
     assert "nothing to score" in str(result.exception)
+
+
+def test_cell_states_verb_on_mini_writes_and_resumes(shared, tmp_path) -> None:
+    models = str(shared / "data" / "cnn_lstm_era" / "models")
+    args = [
+        "experiment",
+        "cell-states",
+        "--models",
+        models,
+        "--data",
+        str(shared),
+        "--out",
+        str(tmp_path),
+        "--members",
+        "2",
+        "--published-shift",
+    ]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    ds = xr.load_dataset(tmp_path / "experiments" / "cell_states.nc", engine="h5netcdf")
+    assert ds["cell_state"].dims == ("member", "unit", "time") and ds.sizes["member"] == 2
+    assert ds.attrs["n_selected_units"] == int(ds["selected"].sum()) > 5
+    assert ds.attrs["setting_cluster"] == 0 and ds.attrs["window_last_day"] == "2011-12-30"
+    assert (tmp_path / "figures" / "cell_state_panels.png").is_file()
+    again = CliRunner().invoke(app, args)
+    assert again.exit_code == 0 and "skipping" in again.output
