@@ -188,12 +188,12 @@ class CNNLSTM(nn.Module):
         feats = torch.cat(
             [self.encode_days(c.to(self.device)) for c in flat_days.split(encode_chunk)]
             or [self.encode_days(flat_days.to(self.device))]
-        ).reshape(p, d, -1)
+        ).reshape(p, d, self.n_features)
         idx = t[:, None] - lookback + torch.arange(lookback)[None, :]
-        flat = feats[:, idx.to(self.device)].reshape(p * len(t), lookback, -1)
+        flat = feats[:, idx.to(self.device)].reshape(p * len(t), lookback, self.n_features)
         if len(flat):
             out = torch.cat([self.head(self.last_hidden(c)) for c in flat.split(chunk)])
         else:
             out = feats.new_zeros(0, self.arch.n_out)
-        out = out.reshape(p, len(t), -1).cpu()
+        out = out.reshape(p, len(t), self.arch.n_out).cpu()
         return out[0] if single else out
