@@ -15,6 +15,7 @@ of that experiment's settings class (``HeatSettings``, ``DailySettings``, ``Driv
 ``simulator``    also run on the simulator when the region has truth (default true)
 ``delta_t``      temperature shifts in K (warming, august)
 ``cluster``      the cluster whose models Experiment 4 reads (default: the most glacierised)
+``gifs``         write Experiment 1's animated GIFs (default: not in quick runs)
 """
 
 from __future__ import annotations
@@ -235,8 +236,8 @@ def _run_one(spec: ExperimentSpec, inputs: Any, values: dict[str, Any]) -> xr.Da
 
 #: figure functions per experiment: (module, function, file stem)
 PLOTS: dict[str, list[tuple[str, str, str]]] = {
-    "heat_map": [("hydrointerp.plots.heat_map", "plot_heat_maps", "heat_map_clusters")],
-    "daily": [("hydrointerp.plots.daily", "plot_daily", "sensitivity_daily")],
+    "heat_map": [("hydrointerp.plots.heat_map", "plot_cluster_heat_maps", "heat_map_clusters")],
+    "daily": [("hydrointerp.plots.daily", "plot_pattern_maps", "sensitivity_daily_patterns")],
     "channels": [("hydrointerp.plots.channels", "plot_channel_sensitivity", "channel_sensitivity")],
     "warming": [
         ("hydrointerp.plots.warming", "plot_freshet_tracking", "warming_freshet_tracking"),
@@ -253,7 +254,7 @@ PLOTS: dict[str, list[tuple[str, str, str]]] = {
 }
 
 
-def _plot(name: str, result: xr.Dataset, fig_dir: Path) -> list[str]:
+def _plot(name: str, result: xr.Dataset, fig_dir: Path, gifs: bool) -> list[str]:
     done = []
     for module, func, stem in PLOTS.get(name, []):
         try:
@@ -263,6 +264,10 @@ def _plot(name: str, result: xr.Dataset, fig_dir: Path) -> list[str]:
         if fn is not None:
             fn(result, fig_dir / f"{stem}.png")
             done.append(f"{stem}.png")
+    if name == "daily" and gifs:
+        from hydrointerp.plots.daily import plot_daily_gifs
+
+        done += [p.name for p in plot_daily_gifs(result, fig_dir)]
     return done
 
 
@@ -291,7 +296,8 @@ def run_experiment_task(task: ExperimentTask) -> dict[str, Any]:
     file = spec.file if task.target == "model" else f"simulator/{spec.file}"
     record = {k: v for k, v in values.items()}
     write_experiment(result, ctx.run_dir, file, {"pipeline": task.name, **record})
-    figures = _plot(task.name, result, ctx.path("figures")) if task.target == "model" else []
+    gifs = bool(values.get("gifs", not task.config.experiments.quick))
+    figures = _plot(task.name, result, ctx.path("figures"), gifs) if task.target == "model" else []
     extra = _probe(ctx, inputs, result) if task.name == "cell_states" else {}
     return {"target": task.target, "file": f"experiments/{file}.nc", "figures": figures, **extra}
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
-import inspect
 from pathlib import Path
 from typing import Any
 
@@ -13,20 +11,6 @@ from hydrointerp.pipeline.runner import RunContext
 FIGURES = "figures"
 STUDY_REGION = "figures/study_region.png"
 REPORT = "report.html"
-
-
-def _optional_plot(module: str, name: str) -> Any:
-    """A plotting function of another module, or None when that module is not installed."""
-    try:
-        return getattr(importlib.import_module(module), name, None)
-    except ImportError:
-        return None
-
-
-def _call(fn: Any, **available: Any) -> Any:
-    """Call ``fn`` with the keyword arguments it accepts out of ``available``."""
-    params = inspect.signature(fn).parameters
-    return fn(**{k: v for k, v in available.items() if k in params})
 
 
 def run_figures(ctx: RunContext) -> dict[str, Any]:
@@ -44,33 +28,80 @@ def run_figures(ctx: RunContext) -> dict[str, Any]:
 
 
 def _extra_figures(ctx: RunContext, region: Any, clusters: Any, season: Any) -> dict[str, Any]:
-    """Figures from plots/region.py and plots/training.py when they are installed."""
+    """Region and skill figures of plots/region.py and plots/training.py (when installed)."""
     out_dir = ctx.path(FIGURES)
     done, failed = [], {}
-    candidates = [
-        ("hydrointerp.plots.region", "region_figures"),
-        ("hydrointerp.plots.training", "skill_figures"),
-        ("hydrointerp.plots.training", "cluster_figures"),
+    jobs = []
+    if "regime" in region:
+        jobs.append(("region_map", lambda: _region_figures(region, out_dir)))
+    jobs += [
+        ("cluster_patterns", lambda: _cluster_patterns(region, clusters, season, out_dir)),
+        ("nse", lambda: _skill_figures(ctx, region, clusters, out_dir)),
     ]
-    for module, name in candidates:
-        fn = _optional_plot(module, name)
-        if fn is None:
-            continue
+    for name, job in jobs:
         try:
-            _call(
-                fn,
-                region=region,
-                clusters=clusters,
-                season=season,
-                flowseason=season,
-                out_dir=out_dir,
-                run_dir=ctx.run_dir,
-                skill=ctx.path("skill.csv"),
-            )
-            done.append(f"{module}.{name}")
+            done += [Path(p).name for p in job()]
+        except ImportError as exc:
+            failed[name] = f"plot module not installed: {exc}"
         except Exception as exc:  # noqa: BLE001 - one missing figure must not lose the report
-            failed[f"{module}.{name}"] = repr(exc)
-    return {"plot_modules": done, "plot_failures": failed}
+            failed[name] = repr(exc)
+    return {"extra_figures": done, "figure_failures": failed}
+
+
+def _region_figures(region: Any, out_dir: Path) -> list[Path]:
+    from hydrointerp.plots.region import save_region_figures
+
+    return save_region_figures(region, out_dir)
+
+
+def _cluster_patterns(region: Any, clusters: Any, season: Any, out_dir: Path) -> list[Path]:
+    from hydrointerp.plots.training import plot_cluster_patterns
+
+    ids = clusters["station"].values
+    lat = region["station_lat"].sel(station=ids).values
+    lon = region["station_lon"].sel(station=ids).values
+    path = plot_cluster_patterns(
+        season.sel(station=ids), clusters, lat, lon, out_dir / "cluster_patterns.png"
+    )
+    return [path]
+
+
+def _skill_figures(ctx: RunContext, region: Any, clusters: Any, out_dir: Path) -> list[Path]:
+    import xarray as xr
+
+    from hydrointerp.plots.training import plot_nse_boxplots, plot_nse_map
+    from hydrointerp.training.metrics import metrics_table
+
+    pred = xr.load_dataset(ctx.path("predictions.nc"), engine="h5netcdf")
+    ids = pred["station"].values
+    lat = region["station_lat"].sel(station=ids).values
+    lon = region["station_lon"].sel(station=ids).values
+    tables = {
+        k: metrics_table(pred["observed"], pred[f"{k}_member"])
+        for k in ("bulk", "fine")
+        if f"{k}_member" in pred
+    }
+    out = []
+    for kind, table in tables.items():
+        out.append(
+            plot_nse_map(
+                table,
+                lat,
+                lon,
+                out_dir / f"nse_map_{kind}.png",
+                title=f"{kind} ensemble-mean NSE, test period",
+            )
+        )
+    if len(tables) == 2:
+        out.append(
+            plot_nse_boxplots(
+                tables["bulk"],
+                tables["fine"],
+                clusters.sel(station=ids),
+                out_dir / "nse_boxplots.png",
+            )
+        )
+    return out
 
 
 def run_report(ctx: RunContext) -> dict[str, Any]:

@@ -25,6 +25,7 @@ FIGURES: tuple[tuple[str, str, str], ...] = (
         " median seasonal hydrograph (z-scored) with its 25–75 % range.",
     ),
     ("terrain", "region", "Terrain, basins and stations of the virtual region (truth)."),
+    ("region_map", "region", "Terrain, basins and stations coloured by regime (truth)."),
     (
         "regime_hydrograph",
         "region",
