@@ -39,21 +39,27 @@ def _names_colours(clusters: xr.DataArray) -> tuple[list[str], list[str]]:
 
 
 def plot_dendrogram(
-    features: xr.DataArray, path: str | os.PathLike[str], cut: float | None = None, levels: int = 4
+    features: xr.DataArray,
+    path: str | os.PathLike[str],
+    n_clusters: int | None = None,
+    levels: int = 4,
 ) -> Path:
-    """Ward dendrogram of the clustering features (top ``levels`` levels), optional cut line."""
+    """Ward dendrogram of the clustering features (top ``levels`` levels).
+
+    With ``n_clusters`` a dashed line cuts the tree where it gives that many clusters (for the
+    published six clusters the cut lies near the published line at distance 100).
+    """
     z = linkage(features.values, method="ward")
+    cut = None
+    if n_clusters is not None and 1 < n_clusters <= len(z):
+        cut = 0.5 * (z[-n_clusters, 2] + z[-n_clusters + 1, 2])
     fig, ax = plt.subplots(figsize=(7, 4))
     dendrogram(
-        z,
-        truncate_mode="level",
-        p=levels,
-        ax=ax,
-        color_threshold=cut or 0,
-        above_threshold_color="k",
+        z, truncate_mode="level", p=levels, ax=ax, color_threshold=0, above_threshold_color="k"
     )
     if cut is not None:
-        ax.axhline(cut, color="tab:red", ls="--", lw=1)
+        ax.axhline(cut, color="tab:red", ls="--", lw=1, label=f"{n_clusters} clusters")
+        ax.legend(frameon=False)
     ax.set_xlabel("stations (count in brackets)")
     ax.set_ylabel("Ward distance")
     ax.set_title("Station clustering: seasonal flow + location")

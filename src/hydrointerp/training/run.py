@@ -203,6 +203,6 @@ def run_clustering(
     out = Path(out_csv)
     write_text(out, clusters_table(clusters).to_csv(index=False))
     stem = out.with_suffix("")
-    plots.plot_dendrogram(cluster_features(fs, lat, lon), f"{stem}_dendrogram.png")
+    plots.plot_dendrogram(cluster_features(fs, lat, lon), f"{stem}_dendrogram.png", n_clusters)
     plots.plot_cluster_patterns(fs, clusters, lat, lon, f"{stem}_patterns.png")
     return clusters
