@@ -45,7 +45,7 @@ def trained(tmp_path_factory):
         lstm_units=16,
         dropout=0.0,
     )
-    settings = TrainSettings(max_epochs=2, learning_rate=3e-3, batch_size=32, progress=False)
+    settings = TrainSettings(max_epochs=1, learning_rate=3e-3, batch_size=32, progress=False)
     path = train_member(windows, settings, 0, tmp_path_factory.mktemp("probe"), arch=arch)
     return region, norm.transform_weather(region), load_model(path)
 
