@@ -59,7 +59,7 @@ def test_masks_are_seeded_gaussians_with_one_sign_per_pass() -> None:
 
 
 def test_per_day_masks_need_one_group_per_target(coastal_model, mini_frames) -> None:
-    masks = draw_masks(np.random.default_rng(0), 2, 2, (12, 32))
+    masks = draw_masks(np.random.default_rng(0), len(TARGETS) + 1, 2, (12, 32))
     eng = PerturbationEngine(coastal_model, mini_frames, 365)
     with pytest.raises(ConfigError):
         eng.weighted_response(TARGETS, masks)
