@@ -118,10 +118,9 @@ def make_heat(
         desc="heat map masks",
         disable=not progress,
     )
-    y0 = None
     while used < settings.iters_total:
         masks = draw_pass(rng, settings, n_groups, shape)
-        part = _pass_sum(engine, targets, masks, settings.channels, bar, y0)
+        part = engine.weighted_response(targets, masks, settings.channels, "time", bar)
         total = part if used == 0 else total + part
         used += settings.iters_one_pass
         cur = total / (used * len(targets))
@@ -131,10 +130,6 @@ def make_heat(
             break
     bar.close()
     return prev, used
-
-
-def _pass_sum(engine, targets, masks, channels, bar, y0) -> torch.Tensor:  # noqa: ANN001
-    return engine.weighted_response(targets, masks, channels, reduce="time", progress=bar)
 
 
 def _labelled(maps: torch.Tensor, inputs: ExperimentInputs) -> xr.DataArray:
