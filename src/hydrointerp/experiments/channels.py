@@ -14,7 +14,7 @@ import numpy as np
 import xarray as xr
 
 from hydrointerp.errors import ConfigError
-from hydrointerp.experiments.daily import daily_maps, smooth_edge
+from hydrointerp.experiments.daily import METHODS, daily_maps, smooth_edge
 from hydrointerp.experiments.heat_map import HeatSettings
 from hydrointerp.experiments.inputs import ExperimentInputs
 from hydrointerp.experiments.regimes import group_order
@@ -38,6 +38,10 @@ class ChannelSettings:
     precipitation_channels: tuple[str, ...] = ("precip",)
     method: str = "perturbation"
     n_steps: int = 16
+
+    def __post_init__(self) -> None:
+        if self.method not in METHODS:
+            raise ConfigError(f"method must be one of {METHODS}, got {self.method!r}")
 
     def heat(self, channels: tuple[int, ...]) -> HeatSettings:
         """Per-day ``make_heat`` settings perturbing ``channels``."""

@@ -27,6 +27,7 @@ from hydrointerp.experiments.masks import SIGN_MODES
 from hydrointerp.experiments.metrics_spatial import halfmax_area, ks_in_far, zscore_map
 
 PATTERN_RULES = ("location", "flow_threshold")
+METHODS = ("perturbation", "integrated_gradients", "saliency")
 PATTERNS = ("low_flow", "high_flow")
 #: Dimension of the two pattern maps (``pattern`` itself is the label of each day).
 PATTERN_DIM = "flow_pattern"
@@ -65,6 +66,8 @@ class DailySettings:
             raise ConfigError(f"bad mask_mode/sign_mode: {self.mask_mode!r}, {self.sign_mode!r}")
         if self.smooth_days < 1:
             raise ConfigError(f"smooth_days must be >= 1, got {self.smooth_days}")
+        if self.method not in METHODS:
+            raise ConfigError(f"method must be one of {METHODS}, got {self.method!r}")
 
     def heat(self) -> HeatSettings:
         """The per-day ``make_heat`` settings."""
