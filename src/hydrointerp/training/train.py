@@ -180,6 +180,8 @@ def train_member(
     es, best_state = EarlyStopState(), copy.deepcopy(model.state_dict())
     if settings.resume and ckpt.is_file():
         es, best_state = _load_checkpoint(ckpt, model, opt, rng)
+        # a raised epoch limit continues a run that had only reached the old limit
+        es.finished = es.stopped or es.epoch >= settings.max_epochs
     if not es.finished:
         es, best_state = _fit(
             model, opt, rng, windows, settings, es, best_state, ckpt, name, on_epoch_end
