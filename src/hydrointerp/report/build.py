@@ -21,7 +21,12 @@ import xarray as xr
 from hydrointerp import __version__
 from hydrointerp.atomic import write_text
 from hydrointerp.report import html as h
-from hydrointerp.report.captions import EXPERIMENT_TITLES, caption_for, section_of
+from hydrointerp.report.captions import (
+    EXPERIMENT_FILES,
+    EXPERIMENT_TITLES,
+    caption_for,
+    section_of,
+)
 from hydrointerp.report.published import published_section
 
 TEMPLATE = Path(__file__).with_name("template.html")
@@ -168,10 +173,11 @@ def _per_cluster_skill(run_dir: Path) -> str:
 
 
 def _experiment_section(run_dir: Path, name: str, figures: list[Path], embed: bool) -> str:
-    path = run_dir / "experiments" / f"{name}.nc"
+    stem = EXPERIMENT_FILES.get(name, name)
+    path = run_dir / "experiments" / f"{stem}.nc"
     title = EXPERIMENT_TITLES.get(name, name)
     if not path.is_file():
-        return h.section(name, title, h.note(f"experiments/{name}.nc is missing.", missing=True))
+        return h.section(name, title, h.note(f"experiments/{stem}.nc is missing.", missing=True))
     with xr.open_dataset(path, engine="h5netcdf") as res:
         rows = [
             [

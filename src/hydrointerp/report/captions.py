@@ -16,6 +16,9 @@ EXPERIMENT_TITLES = {
     "cell_states": "Experiment 4: glacier runoff in LSTM cell states",
 }
 
+#: File stem of each experiment's result (``experiments/<stem>.nc``) where it differs from its name.
+EXPERIMENT_FILES = {"daily": "sensitivity_daily", "channels": "channel_importance"}
+
 #: (file-name prefix, section, caption), first match wins.
 FIGURES: tuple[tuple[str, str, str], ...] = (
     (
