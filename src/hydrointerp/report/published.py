@@ -112,7 +112,8 @@ def _experiment_rows(run: Path) -> list[list[Any]]:
                 "about 2 days",
                 a.get("best_lag"),
                 "§6.4",
-                "",
+                "default aligns T with the states; the published +1-day shift"
+                " (cell_states setting published_shift) gives 2",
             ]
         )
         rows.append(
