@@ -39,7 +39,7 @@ __all__ = [
     "REGIMES",
     "HydroState",
     "RegionSimulator",
-    "SimulatorPredictor",
+    "SimulatorPredictor",  # noqa: F822 - lazy, see __getattr__
     "VirtualRegionConfig",
     "generate_region",
     "simulate",
@@ -285,4 +285,10 @@ def generate_region(config: VirtualRegionConfig | None = None) -> xr.Dataset:
     return add_cf_attrs(validate(_truth(skeleton, terrain, stations, components)))
 
 
-from hydrointerp.data.virtual_predictor import SimulatorPredictor  # noqa: E402
+def __getattr__(name: str) -> object:
+    """Re-export ``SimulatorPredictor`` lazily: its module imports this one (no import cycle)."""
+    if name == "SimulatorPredictor":
+        from hydrointerp.data.virtual_predictor import SimulatorPredictor
+
+        return SimulatorPredictor
+    raise AttributeError(name)
