@@ -40,6 +40,8 @@ def _chromium() -> str | None:
         if shutil.which(name):
             return shutil.which(name)
     if os.environ.get("CI", "").lower() == "true" and shutil.which("apt-get"):
+        # A fresh machine has no package lists yet: update them before installing.
+        subprocess.run(["apt-get", "update", "-q"], check=False, capture_output=True, timeout=300)
         subprocess.run(
             ["apt-get", "install", "-y", "-q", "chromium"],
             check=False,
