@@ -37,7 +37,6 @@ Tmax is the regridded daily maximum, not the maximum of regridded hours.
 
 from __future__ import annotations
 
-import glob
 import os
 import warnings
 from collections.abc import Sequence
@@ -51,6 +50,7 @@ from tqdm.auto import tqdm
 
 from hydrointerp.data.region import CHANNEL_UNITS, CHANNELS
 from hydrointerp.errors import DataError
+from hydrointerp.io.files import expand_paths
 from hydrointerp.io.grid import Grid
 
 Recipe = Literal["hourly", "published", "daily"]
@@ -447,24 +447,6 @@ def regrid(weather: xr.DataArray, grid: Grid) -> tuple[xr.DataArray, str]:
     return out.astype(np.float32), "bilinear"
 
 
-def _paths(paths: str | os.PathLike[str] | Sequence[str | os.PathLike[str]]) -> list[Path]:
-    """Files from one path, a glob pattern, or a list of paths and patterns (sorted per pattern)."""
-    items = [paths] if isinstance(paths, (str, os.PathLike)) else list(paths)
-    out: list[Path] = []
-    for item in items:
-        text = str(item)
-        if any(c in text for c in "*?["):
-            found = [Path(p) for p in sorted(glob.glob(text, recursive=True))]
-            if not found:
-                raise DataError("no file matches the pattern", source=text, variable="ERA5")
-            out.extend(found)
-        else:
-            out.append(Path(item))
-    if not out:
-        raise DataError("no files given", variable="ERA5", expected=">= 1 file", found=0)
-    return out
-
-
 def read_era5(
     paths: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
     grid: Grid | Literal["native"] | None = None,
@@ -511,7 +493,7 @@ def read_era5(
     """
     if recipe not in RECIPES:
         raise DataError("unknown recipe", variable="recipe", expected=RECIPES, found=recipe)
-    files = _paths(paths)
+    files = expand_paths(paths, "ERA5")
     chunks = chunks or {"time": 744}
     parts = []
     for path in tqdm(files, desc="ERA5 files", disable=not progress or len(files) < 3):

@@ -21,7 +21,6 @@ the shared data), where ``-1.2345`` codes a missing flow.
 
 from __future__ import annotations
 
-import glob
 import io
 import os
 import re
@@ -35,6 +34,7 @@ import xarray as xr
 from tqdm.auto import tqdm
 
 from hydrointerp.errors import DataError
+from hydrointerp.io.files import expand_paths
 from hydrointerp.io.flow import concat_stations, flow_dataset
 
 CsvLayout = Literal["auto", "wsc", "date_flow", "wide"]
@@ -193,24 +193,6 @@ def _read_wide(path: Path, text: str) -> xr.Dataset:
 _READERS = {"wsc": _read_wsc, "date_flow": _read_date_flow, "wide": _read_wide}
 
 
-def _expand(paths: str | os.PathLike[str] | Sequence[str | os.PathLike[str]]) -> list[Path]:
-    """Files from one path, a glob pattern, or a list of paths and patterns (sorted per pattern)."""
-    items = [paths] if isinstance(paths, (str, os.PathLike)) else list(paths)
-    out: list[Path] = []
-    for item in items:
-        text = str(item)
-        if any(c in text for c in "*?["):
-            found = [Path(p) for p in sorted(glob.glob(text, recursive=True))]
-            if not found:
-                raise DataError("no file matches the pattern", source=text, variable="flow CSV")
-            out.extend(found)
-        else:
-            out.append(Path(item))
-    if not out:
-        raise DataError("no files given", variable="flow CSV", expected=">= 1 file", found=0)
-    return out
-
-
 def read_wsc_csv(
     paths: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
     layout: CsvLayout = "auto",
@@ -244,7 +226,7 @@ def read_wsc_csv(
     --------
     >>> ds = read_wsc_csv("flows/*_Daily_Flow_ts.csv", start="1979-01-01")  # doctest: +SKIP
     """
-    files = _expand(paths)
+    files = expand_paths(paths, "flow CSV")
     if not files:
         raise DataError("no flow files given", variable="paths", expected=">= 1", found=0)
     parts = []
