@@ -23,6 +23,7 @@ from hydrointerp.cli.options import (
     Out,
     Shared,
 )
+from hydrointerp.cli.results import skip_if_done, write_result
 
 Quick = Annotated[
     bool, typer.Option("--quick", help="Small run: 2 members, every 30th day, 20 masks.")
@@ -74,21 +75,6 @@ def _run_settings(models, data, ensemble, clusters, quick, members, day_step) ->
     }
 
 
-def _skip(out: Path, name: str, settings: dict, force: bool) -> bool:
-    from hydrointerp.experiments.output import experiment_done, experiment_path
-
-    if not force and experiment_done(out, name, settings):
-        typer.echo(f"{experiment_path(out, name)} exists with these settings; skipping")
-        return True
-    return False
-
-
-def _write(ds, out: Path, name: str, settings: dict) -> None:  # noqa: ANN001
-    from hydrointerp.experiments.output import write_experiment
-
-    typer.echo(f"wrote {write_experiment(ds, out, name, settings)}")
-
-
 def _masks(quick: bool, one_pass: int, total: int) -> tuple[int, int]:
     return QUICK_MASKS if quick else (one_pass, total)
 
@@ -125,11 +111,11 @@ def heat_map_cmd(
         **_run_settings(models, data, ensemble, clusters, quick, members, day_step),
         **hs.to_dict(),
     }
-    if _skip(out, "heat_map", settings, force):
+    if skip_if_done(out, "heat_map", settings, force):
         return
     inputs = _inputs(models, data, ensemble, clusters, quick, members, device, shared, day_step)
     ds = heat_map(inputs, hs)
-    _write(ds, out, "heat_map", settings)
+    write_result(ds, out, "heat_map", settings)
     typer.echo(
         "metric D per cluster: "
         + ", ".join(
@@ -185,11 +171,11 @@ def daily_cmd(
         **_run_settings(models, data, ensemble, clusters, quick, members, day_step),
         **ds_settings.to_dict(),
     }
-    if _skip(out, "sensitivity_daily", settings, force):
+    if skip_if_done(out, "sensitivity_daily", settings, force):
         return
     inputs = _inputs(models, data, ensemble, clusters, quick, members, device, shared, day_step)
     ds = sensitivity_daily(inputs, ds_settings)
-    _write(ds, out, "sensitivity_daily", settings)
+    write_result(ds, out, "sensitivity_daily", settings)
     if figures:
         from hydrointerp.plots.daily import plot_daily_gifs
 
@@ -231,11 +217,11 @@ def channels_cmd(
         **_run_settings(models, data, ensemble, clusters, quick, members, day_step),
         **cs.to_dict(),
     }
-    if _skip(out, "channel_importance", settings, force):
+    if skip_if_done(out, "channel_importance", settings, force):
         return
     inputs = _inputs(models, data, ensemble, clusters, quick, members, device, shared, day_step)
     ds = channel_importance(inputs, cs)
-    _write(ds, out, "channel_importance", settings)
+    write_result(ds, out, "channel_importance", settings)
     if figures:
         from hydrointerp.plots.channels import plot_channel_sensitivity
 

@@ -21,6 +21,7 @@ from hydrointerp.cli.options import (
     Out,
     Shared,
 )
+from hydrointerp.cli.results import skip_if_done, write_result
 
 Quick = Annotated[bool, typer.Option("--quick", help="Small run: 2 members, 3 values of dT.")]
 
@@ -38,23 +39,6 @@ def _inputs(models, data, ensemble, clusters, quick, members, device, shared):  
         device=device,
         n_members=n,
     )
-
-
-def _done(out: Path, name: str, settings: dict, force: bool) -> bool:
-    from hydrointerp.experiments.output import experiment_done, experiment_path
-
-    if not force and experiment_done(out, name, settings):
-        typer.echo(f"{experiment_path(out, name)} exists with these settings; skipping")
-        return True
-    return False
-
-
-def _write(ds, out: Path, name: str, settings: dict) -> Path:  # noqa: ANN001
-    from hydrointerp.experiments.output import write_experiment
-
-    path = write_experiment(ds, out, name, settings)
-    typer.echo(f"wrote {path}")
-    return path
 
 
 def _delta_t(quick: bool) -> list[float]:
@@ -97,11 +81,11 @@ def warming_cmd(
         members=members if members else (2 if quick else 0),
         swapped_means=swapped_means,
     )
-    if _done(out, "warming", settings, force):
+    if skip_if_done(out, "warming", settings, force):
         return
     inputs = _inputs(models, data, ensemble, clusters, quick, members, device, shared)
     ds = warming_from_inputs(inputs, _delta_t(quick), swapped_means)
-    _write(ds, out, "warming", settings)
+    write_result(ds, out, "warming", settings)
     plot_freshet_tracking(ds, out / "figures" / "warming_freshet_tracking.png")
     plot_freshet_vs_freezing(ds, out / "figures" / "warming_freshet_vs_freezing.png")
 
@@ -136,11 +120,11 @@ def august_cmd(
         delta_t=_delta_t(quick),
         members=members if members else (2 if quick else 0),
     )
-    if _done(out, "august", settings, force):
+    if skip_if_done(out, "august", settings, force):
         return
     inputs = _inputs(models, data, ensemble, clusters, quick, members, device, shared)
     ds = august_from_inputs(inputs, _delta_t(quick))
-    _write(ds, out, "august", settings)
+    write_result(ds, out, "august", settings)
     plot_august(ds, out / "figures" / "august_dQ_dT_glaciers.png")
     typer.echo(
         "median slope per glacier class: " + ", ".join(f"{v:.4f}" for v in class_medians(ds).values)
@@ -197,11 +181,11 @@ def drivers_cmd(
         members=members if members else (2 if quick else 0),
         **asdict(st),
     )
-    if _done(out, "drivers", settings, force):
+    if skip_if_done(out, "drivers", settings, force):
         return
     inputs = _inputs(models, data, ensemble, clusters, quick, members, device, shared)
     ds = drivers_from_inputs(inputs, st)
-    _write(ds, out, "drivers", settings)
+    write_result(ds, out, "drivers", settings)
     plot_driver_boxes(ds, out / "figures" / "drivers_0antecedent.png")
     plot_summer_tmax_vs_glacier(ds, out / "figures" / "drivers_summer_tmax_vs_glacier.png")
 
@@ -243,11 +227,11 @@ def cell_states_cmd(
         members=members or 0,
         **asdict(st),
     )
-    if _done(out, "cell_states", settings, force):
+    if skip_if_done(out, "cell_states", settings, force):
         return
     inputs = _inputs(models, data, ensemble, clusters, False, members, device, shared)
     ds = cell_states_from_inputs(inputs, cluster, st)
-    _write(ds, out, "cell_states", settings)
+    write_result(ds, out, "cell_states", settings)
     plot_cell_state_panels(ds, out / "figures" / "cell_state_panels.png")
     typer.echo(
         f"{ds.attrs['n_selected_units']} units selected, groups {ds.attrs['group_sizes']},"
@@ -270,7 +254,7 @@ def _maybe_probe(inputs, data, cluster: int, out: Path, settings: dict) -> None:
     from hydrointerp.experiments.probe import probe_from_inputs
 
     ds = probe_from_inputs(inputs, region, cluster)
-    _write(ds, out, "probe", settings)
+    write_result(ds, out, "probe", settings)
     typer.echo(
         f"probe: mean R2 selected {ds.attrs['mean_r2_selected']:.3f}, random "
         f"{ds.attrs['mean_r2_random']:.3f}, p = {ds.attrs['p_value']:.3f}"
