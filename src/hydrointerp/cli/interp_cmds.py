@@ -282,29 +282,8 @@ def fidelity_cmd(
     from hydrointerp.plots.fidelity import plot_fidelity
 
     table = fidelity_table(run_dir, truth)
-    table = _with_probe(table, run_dir)
     write_text(run_dir / "fidelity.csv", table.to_csv(index=False))
     write_netcdf(table_dataset(table), run_dir / "fidelity.nc")
     plot_fidelity(table, run_dir / "figures" / "fidelity.png")
     with np.printoptions(precision=3):
         typer.echo(table.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
-
-
-def _with_probe(table, run_dir: Path):  # noqa: ANN001, ANN202
-    import pandas as pd
-    import xarray as xr
-
-    path = run_dir / "experiments" / "probe.nc"
-    if not path.is_file():
-        return table
-    with xr.open_dataset(path, engine="h5netcdf") as ds:
-        rows = [
-            {
-                "experiment": "cell_states_probe",
-                "method": "perturbation",
-                "metric": k,
-                "value": float(ds.attrs[k]),
-            }
-            for k in ("mean_r2_selected", "mean_r2_random", "p_value")
-        ]
-    return pd.concat([table, pd.DataFrame(rows)], ignore_index=True)

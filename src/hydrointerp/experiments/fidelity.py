@@ -260,6 +260,16 @@ def network_results(exp_dir: Path, name: str) -> dict[str, xr.Dataset]:
     return found
 
 
+def _probe_rows(path: Path) -> list[dict]:
+    """The cell-state probe's R2 (selected vs random units) and p-value, when it was run."""
+    probe = _open(path)
+    if probe is None:
+        return []
+    keys = ("mean_r2_selected", "mean_r2_random", "p_value")
+    scores = {k: float(probe.attrs[k]) for k in keys if k in probe.attrs}
+    return _rows("cell_states_probe", "perturbation", scores)
+
+
 def fidelity_table(
     run_dir: str | os.PathLike[str],
     truth_dir: str | os.PathLike[str] | None = None,
@@ -270,7 +280,8 @@ def fidelity_table(
     Network results are ``experiments/<name>*.nc``, their attribution method read from a
     ``method`` attribute or the file suffix of :data:`METHODS`; the simulator's are
     ``experiments/simulator/<name>.nc`` (or ``truth_dir``). ``region`` (default
-    ``run_dir/region.nc``) gives the true basins and glacier melt.
+    ``run_dir/region.nc``) gives the true basins and glacier melt. The cell-state probe's
+    scores (``experiments/probe.nc``) are added when present.
 
     Returns
     -------
@@ -298,6 +309,7 @@ def fidelity_table(
     cell = _open(exp / "cell_states.nc")
     if cell is not None and region is not None and "flow_component" in region:
         rows += _rows("cell_states", "perturbation", score_cell_states(cell, region))
+    rows += _probe_rows(exp / "probe.nc")
     if not rows:
         raise DataError(
             "nothing to score: no experiment has both a network and a simulator result",

@@ -362,26 +362,11 @@ FIDELITY = "fidelity.csv"
 
 def run_fidelity(ctx: RunContext) -> dict[str, Any]:
     """Score every interpretation against the simulator: fidelity.csv, fidelity.nc, figure."""
-    import pandas as pd
 
     from hydrointerp.atomic import write_netcdf, write_text
 
     fid = ds.need("hydrointerp.experiments.fidelity", "fidelity")
     table = fid.fidelity_table(ctx.run_dir)
-    probe = ctx.path("experiments", "probe.nc")
-    if probe.is_file():
-        with xr.open_dataset(probe, engine="h5netcdf") as p:
-            rows = [
-                {
-                    "experiment": "cell_states_probe",
-                    "method": "perturbation",
-                    "metric": k,
-                    "value": float(p.attrs[k]),
-                }
-                for k in ("mean_r2_selected", "mean_r2_random", "p_value")
-                if k in p.attrs
-            ]
-        table = pd.concat([table, pd.DataFrame(rows)], ignore_index=True)
     write_text(ctx.path(FIDELITY), table.to_csv(index=False))
     write_netcdf(fid.table_dataset(table), ctx.path("fidelity.nc"))
     try:
