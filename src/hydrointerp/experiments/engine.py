@@ -61,8 +61,8 @@ class PerturbationEngine:
         start: pd.Timestamp | None = None,
         reference: bool = False,
         mask_chunk: int = 10,
-        encode_chunk: int = 512,
-        lstm_chunk: int = 512,
+        encode_chunk: int = 128,
+        lstm_chunk: int = 1024,
         window_batch: int = 64,
     ) -> None:
         self.predictor = predictor
@@ -122,11 +122,8 @@ class PerturbationEngine:
         days = x.reshape(-1, *x.shape[2:])
         feats = torch.cat([model.encode_days(c) for c in days.split(self.encode_chunk)])
         feats = feats.reshape(p, hi - lo, -1)
-        t = torch.as_tensor(targets - lo)
-        idx = t[:, None] - self.lookback + torch.arange(self.lookback)[None, :]
-        windows = feats[:, idx.to(feats.device)].reshape(p * len(t), self.lookback, -1)
-        out = torch.cat([model.head(model.last_hidden(c)) for c in windows.split(self.lstm_chunk)])
-        return out.reshape(p, len(t), -1).cpu()
+        first = torch.as_tensor(targets - lo - self.lookback)
+        return model.predict_windows(feats, first, self.lookback, self.lstm_chunk).cpu()
 
     @torch.inference_mode()
     def _reference_model(
@@ -270,14 +267,30 @@ class PerturbationEngine:
                 k = m.start // n
                 p = torch.from_numpy(masks.weights[k, m.start - k * n : m.stop - k * n]).double()
                 sl = slice(k, k + 1)
-            dy = dy.double()
-            if reduce == "time":
-                acc += torch.einsum("rmts,mhw->rshw", dy, p)
-            else:
-                acc[sl] += torch.einsum("rmts,mhw->tshw", dy, p) / r
+            _accumulate(acc, dy, p, sl, reduce)
             if progress is not None:
                 progress.update(m.stop - m.start)  # type: ignore[attr-defined]
         return acc
+
+
+def _accumulate(
+    acc: torch.Tensor, dy: torch.Tensor, p: torch.Tensor, sl: slice, reduce: str
+) -> None:
+    """Add ``sum_m dy[r, m, t, s] p[m, h, w]`` to ``acc`` in place (float64, no temporaries).
+
+    ``reduce="time"`` sums over target days into ``acc[R, S, H, W]``; ``"member"`` averages over
+    members into ``acc[sl]`` of shape ``[T, S, H, W]``.
+    """
+    n_masks = p.shape[0]
+    p_flat = p.reshape(n_masks, -1)
+    if reduce == "time":
+        per_member = dy.double().sum(dim=2)  # [R, m, S]
+        for member, block in enumerate(per_member):
+            acc[member].view(block.shape[1], -1).addmm_(block.T, p_flat)
+        return
+    mean = dy.double().mean(dim=0).reshape(n_masks, -1)  # [m, T * S]
+    target = acc[sl]
+    target.view(mean.shape[1], -1).addmm_(mean.T, p_flat)
 
 
 def _chunks(n: int, size: int) -> Iterator[slice]:
