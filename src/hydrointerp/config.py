@@ -92,6 +92,9 @@ class FineTune(_Strict):
 
     enabled: bool = True
     n_clusters: int = Field(6, ge=1)
+    head_init: Literal["random", "bulk"] = Field(
+        "random", description="random new head (published) or the bulk head's station rows"
+    )
     training: dict[str, Any] = Field(default_factory=dict)
 
 

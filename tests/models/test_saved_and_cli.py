@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -69,3 +70,24 @@ def test_predict_user_errors(shared_data, models_dir, tmp_path):
     base = ["predict", "--models", str(models_dir), "--data", mini, "--out", str(tmp_path / "p")]
     result = runner.invoke(app, [*base, "--ensemble", "fine"])
     assert result.exit_code != 0 and "needs --clusters" in str(result.exception)
+
+
+def test_spatial_pool_model_keeps_location_and_round_trips(tmp_path):
+    torch.manual_seed(4)
+    arch = Architecture(n_out=3, conv_filters=(4, 6), conv_kernels=(1, 3), pool_after=0)
+    pooled = CNNLSTM(replace(arch, spatial_pool=(2, 4)))
+    assert pooled.n_features == 6 * 2 * 4 and pooled.lstm.input_size == 48
+    back = load_model(save_model(pooled, tmp_path / "p.pt"))
+    assert back.arch.spatial_pool == (2, 4)
+    x = torch.randn(2, 15, 12, 32, 3)
+    with torch.inference_mode():
+        torch.testing.assert_close(back(x), pooled.eval()(x), atol=0, rtol=0)
+        # the same weather moved across the grid (away from the borders) changes only the
+        # location-keeping features; the published global max-pool cannot tell the two apart
+        day = torch.zeros(1, 12, 32, 3)
+        day[0, 4, 6] = 5.0
+        moved = torch.roll(day, shifts=(2, 20), dims=(1, 2))
+        glob = CNNLSTM(arch)
+        glob.cnn.load_state_dict(pooled.cnn.state_dict())
+        torch.testing.assert_close(glob.encode_days(day), glob.encode_days(moved))
+        assert not torch.allclose(pooled.encode_days(day), pooled.encode_days(moved))

@@ -158,3 +158,32 @@ def test_model_head_mismatch_is_config_error(windows, tmp_path):
                 n_out=3, conv_filters=(4,), conv_kernels=(1,), pool_after=0, lstm_units=4
             ),
         )
+
+
+def test_bulk_head_start_reproduces_bulk_and_validate_start_never_loses(
+    windows, tiny_arch, tmp_path
+):
+    from hydrointerp.training.batches import evaluate_loss
+    from hydrointerp.training.finetune import cluster_start
+
+    bulk = load_model(train_member(windows, TrainSettings(**FAST), 0, tmp_path, arch=tiny_arch))
+    stations = [windows.station_ids[3], windows.station_ids[1]]
+    start = cluster_start(bulk, windows.station_ids, stations, seed=5, head_init="bulk")
+    days, targets = windows.frames, np.asarray(windows.splits["test"])
+    want = bulk.predict_block(days, targets, lookback=20)[:, [3, 1]]
+    torch.testing.assert_close(start.predict_block(days, targets, lookback=20), want)
+    assert start.arch.n_out == 2 and not torch.equal(
+        cluster_start(bulk, windows.station_ids, stations, 5, "random").head.weight,
+        start.head.weight,
+    )
+    # a learning rate that wrecks the model: with validate_start the start weights are kept
+    sub = windows.subset_stations(stations)
+    wreck = TrainSettings(**{**FAST, "learning_rate": 5.0, "validate_start": True})
+    kept = load_model(train_member(sub, wreck, 0, tmp_path, init_model=start, name="fine"))
+    start_val = evaluate_loss(start, sub.frames, sub.targets, sub.splits["val"], 20)
+    kept_val = evaluate_loss(kept, sub.frames, sub.targets, sub.splits["val"], 20)
+    log = pd.read_csv(tmp_path / "train_log_fine.csv")
+    assert kept_val <= start_val + 1e-6 and kept_val <= log["val_loss"].min() + 1e-6
+    assert log["val_loss"].min() > start_val  # the wrecked epochs really were worse
+    with pytest.raises(ValueError, match="head_init"):
+        cluster_start(bulk, windows.station_ids, stations, 5, "copy")

@@ -25,6 +25,15 @@ class Architecture:
     ``conv_filters[i]`` filters of ``conv_kernels[i]`` x ``conv_kernels[i]`` (ReLU, same padding);
     a 2x2 max-pool follows conv layer ``pool_after`` (0-based); then a global max-pool,
     dropout, an LSTM and a linear dense head of ``n_out`` units.
+
+    ``spatial_pool``: ``None`` (published) pools each filter to one number over the whole grid,
+    so the features say *what* weather pattern occurs but not *where*; ``(rows, cols)`` instead
+    max-pools to that coarse grid and flattens it (``filters * rows * cols`` features), which
+    keeps location: useful for a region whose basins respond to different parts of the grid.
+    ``day_features``: ``None`` (published) feeds the pooled features to the LSTM; an integer
+    adds a linear layer per day that compresses them to that many features first. It is computed
+    once per distinct day, whereas the LSTM's input weights act on every window-step, so a
+    location-keeping model stays as cheap to train as the published one.
     """
 
     n_out: int = 226
@@ -34,6 +43,8 @@ class Architecture:
     pool_after: int = 2
     dropout: float = 0.1
     lstm_units: int = 80
+    spatial_pool: tuple[int, int] | None = None
+    day_features: int | None = None
     extra: dict = field(default_factory=dict)
 
     def to_dict(self) -> dict:
@@ -41,6 +52,7 @@ class Architecture:
         d = asdict(self)
         d["conv_filters"] = list(self.conv_filters)
         d["conv_kernels"] = list(self.conv_kernels)
+        d["spatial_pool"] = None if self.spatial_pool is None else list(self.spatial_pool)
         return d
 
     @classmethod
@@ -49,6 +61,8 @@ class Architecture:
         d = dict(d)
         d["conv_filters"] = tuple(d["conv_filters"])
         d["conv_kernels"] = tuple(d["conv_kernels"])
+        pool = d.get("spatial_pool")
+        d["spatial_pool"] = None if pool is None else (int(pool[0]), int(pool[1]))
         return cls(**d)
 
 
@@ -73,9 +87,12 @@ class CNNLSTM(nn.Module):
                 layers.append(nn.MaxPool2d(2))
             c_in = f
         self.cnn = nn.Sequential(*layers)
-        self.n_features = c_in
+        pool = a.spatial_pool
+        pooled = c_in if pool is None else c_in * pool[0] * pool[1]
+        self.day_proj = None if a.day_features is None else nn.Linear(pooled, a.day_features)
+        self.n_features = pooled if a.day_features is None else a.day_features
         self.dropout = nn.Dropout(a.dropout)
-        self.lstm = nn.LSTM(c_in, a.lstm_units, batch_first=True)
+        self.lstm = nn.LSTM(self.n_features, a.lstm_units, batch_first=True)
         self.head = nn.Linear(a.lstm_units, a.n_out)
         self.provenance: dict = {}
         self.reset_parameters_keras()
@@ -101,6 +118,9 @@ class CNNLSTM(nn.Module):
             self.lstm.bias_ih_l0[u : 2 * u] = 1.0
         nn.init.xavier_uniform_(self.head.weight)
         nn.init.zeros_(self.head.bias)
+        if self.day_proj is not None:
+            nn.init.xavier_uniform_(self.day_proj.weight)
+            nn.init.zeros_(self.day_proj.bias)
 
     # ----------------------------------------------------------------- building blocks
     @property
@@ -111,7 +131,11 @@ class CNNLSTM(nn.Module):
     def encode_days(self, frames: torch.Tensor) -> torch.Tensor:
         """The time-distributed CNN alone: ``frames[D, H, W, C] -> features[D, F]``."""
         z = self.cnn(frames.permute(0, 3, 1, 2))
-        return torch.amax(z, dim=(2, 3))
+        if self.arch.spatial_pool is None:
+            feats = torch.amax(z, dim=(2, 3))
+        else:
+            feats = nn.functional.adaptive_max_pool2d(z, self.arch.spatial_pool).flatten(1)
+        return feats if self.day_proj is None else self.day_proj(feats)
 
     def run_lstm(self, features: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Run the LSTM step by step from zero state.

@@ -97,14 +97,21 @@ def finetune_task(task: MemberTask) -> str:
     ``seed + 1000 (k + 1)``, all layers retrained with ``seed``), one (member, cluster) per task.
     """
     from hydrointerp.models.saved import load_model
-    from hydrointerp.training.finetune import with_new_head
+    from hydrointerp.training.finetune import cluster_start
     from hydrointerp.training.train import train_member
 
-    windows = _task_windows(task)
     cfg = task.config
+    everyone = ds.load_windows(RunContext(cfg, Path(task.run_dir), None, None))
+    windows = everyone.subset_stations(list(task.stations or everyone.station_ids))
     values = cfg.ensemble.fine_tune.training or cfg.ensemble.training
     settings = _train_settings(values, progress=False)
-    init = with_new_head(load_model(task.init_from), windows.n_stations, task.head_seed)
+    init = cluster_start(
+        load_model(task.init_from),
+        everyone.station_ids,
+        windows.station_ids,
+        task.head_seed,
+        cfg.ensemble.fine_tune.head_init,
+    )
     path = train_member(windows, settings, task.seed, task.run_dir, init_model=init, name=task.name)
     return str(path)
 

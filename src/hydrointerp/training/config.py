@@ -41,6 +41,8 @@ class TrainSettings(_Strict):
     keep the last weights when ``max_epochs`` is reached.
     ``sampler``: ``"blocks"`` (default; shuffled runs of consecutive targets that share days) or
     ``"random"`` (the published full shuffle).
+    ``validate_start``: also score the starting weights on the validation years, so that
+    no epoch that is worse than the start is kept (useful when fine-tuning from a bulk head).
     """
 
     batch_size: int = Field(64, ge=1)
@@ -53,6 +55,7 @@ class TrainSettings(_Strict):
     sampler: Literal["blocks", "random"] = "blocks"
     eval_batch_size: int = Field(256, ge=1)
     num_threads: int | None = Field(None, ge=1)
+    validate_start: bool = False
     progress: bool = True
     resume: bool = True
 
@@ -65,6 +68,8 @@ class ModelSettings(_Strict):
     pool_after: int = 2
     dropout: float = Field(0.1, ge=0, lt=1)
     lstm_units: int = Field(80, ge=1)
+    spatial_pool: tuple[int, int] | None = None
+    day_features: int | None = Field(None, ge=1)
 
     def architecture(self, n_out: int, in_channels: int = 3) -> Architecture:
         """The :class:`Architecture` for ``n_out`` stations."""
@@ -94,6 +99,7 @@ class FineTuneSettings(_Strict):
     enabled: bool = False
     n_clusters: int = Field(6, ge=1)
     clusters_csv: str | None = None
+    head_init: Literal["random", "bulk"] = "random"
     train: TrainSettings | None = None
 
 

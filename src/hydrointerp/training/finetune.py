@@ -48,6 +48,36 @@ def with_new_head(bulk: CNNLSTM, n_out: int, seed: int) -> CNNLSTM:
     return model
 
 
+def head_from_bulk(bulk: CNNLSTM, rows: Sequence[int]) -> CNNLSTM:
+    """A copy of ``bulk`` whose head keeps only the output ``rows`` (the cluster's stations).
+
+    Fine-tuning then starts from the bulk model's own predictions for those stations (the
+    ``head_init="bulk"`` setting) instead of a random head (published).
+    """
+    arch = dataclasses.replace(bulk.arch, n_out=len(rows))
+    model = CNNLSTM(arch)
+    idx = torch.as_tensor(list(rows), dtype=torch.long)
+    state = dict(bulk.state_dict())
+    state["head.weight"] = state["head.weight"][idx].clone()
+    state["head.bias"] = state["head.bias"][idx].clone()
+    model.load_state_dict(state)
+    model.provenance = {"finetuned_from": bulk.provenance.get("source", "in memory")}
+    return model
+
+
+def cluster_start(
+    bulk: CNNLSTM, bulk_stations: Sequence[str], stations: Sequence[str], seed: int, head_init: str
+) -> CNNLSTM:
+    """The model a cluster's fine-tuning starts from: a random (``"random"``, published) or the
+    bulk model's (``"bulk"``) head for ``stations``."""
+    if head_init == "bulk":
+        pos = {str(s): i for i, s in enumerate(bulk_stations)}
+        return head_from_bulk(bulk, [pos[str(s)] for s in stations])
+    if head_init != "random":
+        raise ValueError(f"head_init must be 'random' or 'bulk', got {head_init!r}")
+    return with_new_head(bulk, len(stations), seed)
+
+
 def finetune_clusters(
     windows: Windows,
     bulk_models: Sequence[CNNLSTM | str | os.PathLike[str]],
@@ -55,8 +85,11 @@ def finetune_clusters(
     settings: TrainSettings,
     seeds: Sequence[int],
     out_dir: str | os.PathLike[str],
+    head_init: str = "random",
 ) -> dict[int, list[Path]]:
     """Fine-tune every bulk member on every cluster; ``{cluster: [path of member i, ...]}``.
+
+    ``head_init``: see :func:`cluster_start`.
 
     Models are saved as ``out_dir/models/fine_<i>_cluster_<k>.pt`` (checkpointed and resumable like
     any member).
@@ -68,7 +101,9 @@ def finetune_clusters(
         bulk = bulk_models[i]
         bulk = load_model(bulk) if not isinstance(bulk, CNNLSTM) else bulk
         sub = windows.subset_stations(groups[k])
-        init = with_new_head(bulk, len(groups[k]), seeds[i] + 1000 * (k + 1))
+        init = cluster_start(
+            bulk, windows.station_ids, groups[k], seeds[i] + 1000 * (k + 1), head_init
+        )
         path = train_member(
             sub, settings, seeds[i], out_dir, init_model=init, name=f"fine_{i}_cluster_{k}"
         )

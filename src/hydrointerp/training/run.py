@@ -163,7 +163,7 @@ def run_training(
         clusters = _clusters(cfg, region)
         write_text(out / "clusters.csv", clusters_table(clusters).to_csv(index=False))
         result.fine = finetune_clusters(
-            windows, members, clusters, cfg.finetune_train(), seeds, out
+            windows, members, clusters, cfg.finetune_train(), seeds, out, cfg.finetune.head_init
         )
         fine_ens = routed_ensemble(result.fine, clusters, windows.station_ids, spec.lookback)
         fine = evaluate(fine_ens, windows, norm)

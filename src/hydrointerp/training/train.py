@@ -192,6 +192,17 @@ def train_member(
     return save_member(model, out / "models" / f"{name}.pt", windows, seed, es)
 
 
+def _val_loss(model: CNNLSTM, windows: Windows, settings: TrainSettings) -> float:
+    return evaluate_loss(
+        model,
+        windows.frames,
+        windows.targets,
+        windows.splits["val"],
+        windows.lookback,
+        settings.eval_batch_size,
+    )
+
+
 def _fit(model, opt, rng, windows, settings, es, best_state, ckpt, name, on_epoch_end):
     n_batches = -(-len(windows.splits["train"]) // settings.batch_size)
     bar = tqdm(
@@ -202,6 +213,9 @@ def _fit(model, opt, rng, windows, settings, es, best_state, ckpt, name, on_epoc
         disable=not settings.progress,
         leave=False,
     )
+    if settings.validate_start and es.epoch == 0 and not es.history:
+        es.best_val = _val_loss(model, windows, settings)
+        best_state = copy.deepcopy(model.state_dict())
     while es.epoch < settings.max_epochs and not es.stopped:
         start = time.perf_counter()
         batches = epoch_batches(windows.splits["train"], settings.batch_size, settings.sampler, rng)
@@ -213,14 +227,7 @@ def _fit(model, opt, rng, windows, settings, es, best_state, ckpt, name, on_epoc
         )
         train_loss = _train_epoch(model, opt, windows, batches, inner)
         inner.close()
-        val_loss = evaluate_loss(
-            model,
-            windows.frames,
-            windows.targets,
-            windows.splits["val"],
-            windows.lookback,
-            settings.eval_batch_size,
-        )
+        val_loss = _val_loss(model, windows, settings)
         if es.update(val_loss, settings.patience):
             best_state = copy.deepcopy(model.state_dict())
         es.history.append(
