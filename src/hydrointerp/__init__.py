@@ -7,9 +7,16 @@ truth, and the perturbation experiments run on a fast engine that encodes each d
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 __version__ = "0.1.0"
+
+# Ask PyTorch's CPU allocator for transparent huge pages on large tensors (before the first
+# allocation). Without it every large temporary costs a page fault per 4 KiB: a training step of
+# the demo model spent 0.29 s of 0.75 s CPU time in the kernel, 0.07 s with it (71 600 -> 3 700
+# page faults). Harmless where the kernel has THP off; set THP_MEM_ALLOC_ENABLE=0 to opt out.
+os.environ.setdefault("THP_MEM_ALLOC_ENABLE", "1")
 
 _LAZY = {
     "load_keras_model": "hydrointerp.models.keras_import",

@@ -41,6 +41,8 @@ class TrainSettings(_Strict):
     keep the last weights when ``max_epochs`` is reached.
     ``sampler``: ``"blocks"`` (default; shuffled runs of consecutive targets that share days) or
     ``"random"`` (the published full shuffle).
+    ``lr_schedule``: ``"constant"`` (published) or ``"cosine"``: the learning rate of epoch ``e``
+    is ``learning_rate * (1 + cos(pi e / max_epochs)) / 2``, so the last epochs take small steps.
     ``validate_start``: also score the starting weights on the validation years, so that
     no epoch that is worse than the start is kept (useful when fine-tuning from a bulk head).
     """
@@ -55,6 +57,7 @@ class TrainSettings(_Strict):
     sampler: Literal["blocks", "random"] = "blocks"
     eval_batch_size: int = Field(256, ge=1)
     num_threads: int | None = Field(None, ge=1)
+    lr_schedule: Literal["constant", "cosine"] = "constant"
     validate_start: bool = False
     progress: bool = True
     resume: bool = True

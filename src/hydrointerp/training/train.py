@@ -9,6 +9,7 @@ call after an interruption resumes from it and ends with bit-identical weights (
 from __future__ import annotations
 
 import copy
+import math
 import os
 import time
 from collections.abc import Callable, Sequence
@@ -192,6 +193,15 @@ def train_member(
     return save_member(model, out / "models" / f"{name}.pt", windows, seed, es)
 
 
+def epoch_learning_rate(settings: TrainSettings, epoch: int) -> float:
+    """Learning rate of 0-based ``epoch`` (a function of the epoch alone, so resume is exact)."""
+    if settings.lr_schedule == "cosine":
+        return (
+            settings.learning_rate * 0.5 * (1.0 + math.cos(math.pi * epoch / settings.max_epochs))
+        )
+    return settings.learning_rate
+
+
 def _val_loss(model: CNNLSTM, windows: Windows, settings: TrainSettings) -> float:
     return evaluate_loss(
         model,
@@ -218,6 +228,8 @@ def _fit(model, opt, rng, windows, settings, es, best_state, ckpt, name, on_epoc
         best_state = copy.deepcopy(model.state_dict())
     while es.epoch < settings.max_epochs and not es.stopped:
         start = time.perf_counter()
+        for group in opt.param_groups:
+            group["lr"] = epoch_learning_rate(settings, es.epoch)
         batches = epoch_batches(windows.splits["train"], settings.batch_size, settings.sampler, rng)
         inner = tqdm(
             total=n_batches,
