@@ -187,3 +187,16 @@ def test_bulk_head_start_reproduces_bulk_and_validate_start_never_loses(
     assert log["val_loss"].min() > start_val  # the wrecked epochs really were worse
     with pytest.raises(ValueError, match="head_init"):
         cluster_start(bulk, windows.station_ids, stations, 5, "copy")
+
+
+def test_grad_clip_bounds_each_update(windows, tiny_arch):
+    from hydrointerp.training.train import _train_epoch
+
+    model = build_model(tiny_arch, 0)
+    before = torch.cat([p.detach().flatten().clone() for p in model.parameters()])
+    opt = torch.optim.SGD(model.parameters(), lr=1.0)
+    batch = [np.asarray(windows.splits["train"][:16])]
+    _train_epoch(model, opt, windows, batch, None, grad_clip=1e-3)
+    after = torch.cat([p.detach().flatten() for p in model.parameters()])
+    step = float((after - before).norm())
+    assert 0 < step <= 1e-3 * (1 + 1e-5)  # SGD with lr 1: the update is the clipped gradient

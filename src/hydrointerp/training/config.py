@@ -43,6 +43,7 @@ class TrainSettings(_Strict):
     ``"random"`` (the published full shuffle).
     ``lr_schedule``: ``"constant"`` (published) or ``"cosine"``: the learning rate of epoch ``e``
     is ``learning_rate * (1 + cos(pi e / max_epochs)) / 2``, so the last epochs take small steps.
+    ``grad_clip``: clip the global gradient norm of each batch to this value (off by default).
     ``validate_start``: also score the starting weights on the validation years, so that
     no epoch that is worse than the start is kept (useful when fine-tuning from a bulk head).
     """
@@ -58,6 +59,7 @@ class TrainSettings(_Strict):
     eval_batch_size: int = Field(256, ge=1)
     num_threads: int | None = Field(None, ge=1)
     lr_schedule: Literal["constant", "cosine"] = "constant"
+    grad_clip: float | None = Field(None, gt=0)
     validate_start: bool = False
     progress: bool = True
     resume: bool = True

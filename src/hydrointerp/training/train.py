@@ -93,7 +93,9 @@ def _load_checkpoint(path: Path, model, opt, rng) -> tuple[EarlyStopState, dict]
     return EarlyStopState(**state["early_stop"]), state["best_state"]
 
 
-def _train_epoch(model, opt, windows: Windows, batches, progress: tqdm | None) -> float:
+def _train_epoch(
+    model, opt, windows: Windows, batches, progress: tqdm | None, grad_clip: float | None = None
+) -> float:
     model.train()
     sse, count = 0.0, 0
     for b in batches:
@@ -103,6 +105,8 @@ def _train_epoch(model, opt, windows: Windows, batches, progress: tqdm | None) -
         opt.zero_grad(set_to_none=True)
         if n:
             loss.backward()
+            if grad_clip is not None:
+                torch.nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
             opt.step()
         sse += float(loss.detach()) * n
         count += n
@@ -237,7 +241,7 @@ def _fit(model, opt, rng, windows, settings, es, best_state, ckpt, name, on_epoc
             leave=False,
             disable=not settings.progress,
         )
-        train_loss = _train_epoch(model, opt, windows, batches, inner)
+        train_loss = _train_epoch(model, opt, windows, batches, inner, settings.grad_clip)
         inner.close()
         val_loss = _val_loss(model, windows, settings)
         if es.update(val_loss, settings.patience):
