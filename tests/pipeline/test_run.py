@@ -104,7 +104,10 @@ def test_two_dask_workers_give_the_serial_results(tiny_run, tmp_path, tiny_confi
     assert log["workers"] == 2
     status = _status(log)
     assert status["ensemble"] == status["finetune"] == status["experiment.heat_map"] == "ran"
-    compare_outputs(tiny_run[0], run, OUTPUTS)
+    compare_outputs(tiny_run[0], run, OUTPUTS[:1])  # the trained ensemble: bit-identical
+    # the perturbation engine's matrix products run with 1 thread per worker but 2 threads
+    # serially; BLAS sums in another order, so the z-scored maps agree to float32 rounding
+    compare_outputs(tiny_run[0], run, OUTPUTS[1:], rtol=1e-5, atol=1e-5)
     skill_a = pd.read_csv(tiny_run[0] / "skill.csv")
     skill_b = pd.read_csv(run / "skill.csv")
     np.testing.assert_array_equal(skill_a["nse_fine"], skill_b["nse_fine"])

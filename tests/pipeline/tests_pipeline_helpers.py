@@ -15,7 +15,9 @@ def copy_run(src: Path, dst: Path) -> Path:
     return dst
 
 
-def compare_outputs(a: Path, b: Path, files: list[str], rtol: float = 0.0) -> None:
+def compare_outputs(
+    a: Path, b: Path, files: list[str], rtol: float = 0.0, atol: float = 0.0
+) -> None:
     """Assert the NetCDF outputs of two runs hold the same numbers (exactly when rtol=0)."""
     for name in files:
         with (
@@ -27,7 +29,7 @@ def compare_outputs(a: Path, b: Path, files: list[str], rtol: float = 0.0) -> No
                 x, y = da[var].values, db[var].values
                 if x.dtype.kind in "fc":
                     np.testing.assert_allclose(
-                        x, y, rtol=rtol, atol=0, equal_nan=True, err_msg=f"{name}:{var}"
+                        x, y, rtol=rtol, atol=atol, equal_nan=True, err_msg=f"{name}:{var}"
                     )
                 else:
                     assert np.array_equal(x, y), f"{name}:{var}"
