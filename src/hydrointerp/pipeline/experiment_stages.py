@@ -214,15 +214,17 @@ def _glacial_cluster(inputs: Any) -> int:
     return int(g["k"].values[int(np.argmax(g.values))])
 
 
-def _run_one(spec: ExperimentSpec, inputs: Any, values: dict[str, Any]) -> xr.Dataset:
+def _run_one(
+    spec: ExperimentSpec, inputs: Any, values: dict[str, Any], progress: bool = False
+) -> xr.Dataset:
     mod = _module(spec)
     st = _settings_object(spec, values)
     if spec.name == "heat_map":
-        return mod.heat_map(inputs, st, progress=False)
+        return mod.heat_map(inputs, st, progress=progress)
     if spec.name == "daily":
-        return mod.sensitivity_daily(inputs, st, progress=False)
+        return mod.sensitivity_daily(inputs, st, progress=progress)
     if spec.name == "channels":
-        return mod.channel_importance(inputs, st, progress=False)
+        return mod.channel_importance(inputs, st, progress=progress)
     if spec.name == "warming":
         return mod.warming_from_inputs(inputs, _delta_t(values), values.get("swapped_means", False))
     if spec.name == "august":
@@ -280,6 +282,7 @@ class ExperimentTask:
     shared: str | None
     name: str
     target: str  # "model" or "simulator"
+    progress: bool = False  # inner progress bars (serial runs; Dask workers stay quiet)
 
 
 def run_experiment_task(task: ExperimentTask) -> dict[str, Any]:
@@ -292,7 +295,7 @@ def run_experiment_task(task: ExperimentTask) -> dict[str, Any]:
     spec = SPECS[task.name]
     values = experiment_settings(task.config, task.name)
     inputs = experiment_inputs(ctx, task.target, values)
-    result = _run_one(spec, inputs, values)
+    result = _run_one(spec, inputs, values, task.progress)
     file = spec.file if task.target == "model" else f"simulator/{spec.file}"
     record = {k: v for k, v in values.items()}
     write_experiment(result, ctx.run_dir, file, {"pipeline": task.name, **record})
@@ -349,7 +352,11 @@ def runner_of(name: str) -> Callable[[RunContext], dict[str, Any]]:
         _module(spec)
         targets = ["model"] + (["simulator"] if _with_simulator(ctx, spec) else [])
         shared = str(ctx.shared) if ctx.shared else None
-        tasks = [ExperimentTask(str(ctx.run_dir), ctx.config, shared, name, t) for t in targets]
+        serial = ctx.tasks.n_workers == 1 and ctx.tasks.client is None
+        tasks = [
+            ExperimentTask(str(ctx.run_dir), ctx.config, shared, name, t, progress=serial)
+            for t in targets
+        ]
         results = ctx.tasks.map(run_experiment_task, tasks, desc=f"experiment {name}")
         return {"runs": results, "settings": experiment_settings(ctx.config, name)}
 
