@@ -3,7 +3,8 @@
 The fast path (:meth:`CNNLSTM.predict_block`) encodes each of the 729 distinct days once and
 gathers the 365 windows from the cached features; the reference runs ``model(x)`` on every
 365-day window (365 x 365 day encodings). Both run in the same process, their outputs are
-compared (exit 1 if they differ by more than 1e-5), and the speed ratio is printed.
+compared (exit 1 if they differ by more than 1e-5; 5e-5 on a GPU, where cuDNN sums the convolutions
+in another order for another batch size), and the speed ratio is printed.
 
 Usage: ``.venv/bin/python benchmarks/predict_mini.py [--model model_bulk_0.h5] [--threads 2]
 [--repeats 5] [--device cpu]``
@@ -53,6 +54,8 @@ def main() -> int:
     parser.add_argument("--device", default="cpu")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
+    torch.backends.cudnn.allow_tf32 = False  # outputs are compared to 1e-5: full float32 on GPUs
+    torch.backends.cuda.matmul.allow_tf32 = False
     era = find_shared() / "data" / "cnn_lstm_era"
     model = load_keras_model(era / "models" / Path(args.model).name, device=args.device)
     mini = read_mini(era / "mini", basin_masks=False)
@@ -66,8 +69,11 @@ def main() -> int:
     print(f"cached-feature path: {fast_s:.3f} s (best of {args.repeats})")
     print(f"per-window path:     {slow_s:.3f} s")
     print(f"speed-up: {slow_s / fast_s:.1f}x   max |difference|: {diff:.2e}")
-    if diff > 1e-5:
-        print("FAIL: the two paths disagree", file=sys.stderr)
+    # on a GPU, cuDNN picks other convolution algorithms for other batch sizes: the two paths then
+    # differ by float32 rounding of the conv sums (1.1e-5 seen on an H100), not by method
+    tol = 1e-5 if torch.device(args.device).type == "cpu" else 5e-5
+    if diff > tol:
+        print(f"FAIL: the two paths disagree by more than {tol:g}", file=sys.stderr)
         return 1
     return 0
 

@@ -10,7 +10,8 @@ Part 2 (published configuration: 226 stations, 12x32 grid, 7671 training windows
 3652 validation windows, batch 64): seconds per epoch of the shared-day path, measured on
 ``--published-batches`` batches and scaled (inputs are random; cost does not depend on values).
 
-Run: ``.venv/bin/python benchmarks/train_epoch.py`` (2 threads, CPU).
+Run: ``.venv/bin/python benchmarks/train_epoch.py`` (2 threads, CPU); ``--device cuda
+--skip-virtual`` times the published epoch on a GPU.
 """
 
 from __future__ import annotations
@@ -41,12 +42,18 @@ from hydrointerp.training.train import build_model
 def _step(model, opt, forward, frames, targets, batch, lookback, seed):
     torch.manual_seed(seed)  # same dropout masks for both paths
     t = torch.from_numpy(batch)
-    loss, _ = masked_mse(forward(model, frames, t, lookback), targets[t])
+    pred = forward(model, frames, t, lookback)
+    loss, _ = masked_mse(pred, targets[t].to(pred.device))
     opt.zero_grad(set_to_none=True)
     loss.backward()
     grads = [p.grad.clone() for p in model.parameters()]
     opt.step()
     return float(loss.detach()), grads
+
+
+def _sync(device: str) -> None:
+    if torch.device(device).type == "cuda":
+        torch.cuda.synchronize()
 
 
 def _adam(model):
@@ -114,7 +121,7 @@ def time_published(args) -> float:
     targets = torch.randn(days, n_st, generator=gen)
     train_idx = np.arange(lookback, lookback + n_train)
     val_idx = np.arange(lookback + n_train, days)
-    model = build_model(Architecture(n_out=n_st), 0).train()
+    model = build_model(Architecture(n_out=n_st), 0).to(args.device).train()
     opt = _adam(model)
     batches = epoch_batches(train_idx, 64, "blocks", np.random.default_rng(0))
     k = min(args.published_batches, len(batches))
@@ -122,14 +129,16 @@ def time_published(args) -> float:
     start = time.perf_counter()
     for i, b in enumerate(batches[1 : k + 1]):
         _step(model, opt, batch_forward, frames, targets, b, lookback, i)
+    _sync(args.device)
     t_train = (time.perf_counter() - start) * len(batches) / k
     n_eval = min(len(val_idx), 256 * args.published_val_chunks)
     start = time.perf_counter()
     evaluate_loss(model, frames, targets, val_idx[:n_eval], lookback, 256)
+    _sync(args.device)
     t_val = (time.perf_counter() - start) * len(val_idx) / n_eval
     print(
         f"published configuration: {n_train} training windows ({len(batches)} batches), "
-        f"{n_val} validation windows, 226 stations, 12x32 grid"
+        f"{n_val} validation windows, 226 stations, 12x32 grid, device {args.device}"
     )
     print(f"  training:   {t_train:.1f} s/epoch (measured on {k} batches, scaled)")
     print(f"  validation: {t_val:.1f} s/epoch (measured on {n_eval} windows, scaled)")
@@ -144,9 +153,12 @@ def main() -> None:
     parser.add_argument("--naive-batches", type=int, default=2)
     parser.add_argument("--published-batches", type=int, default=8)
     parser.add_argument("--published-val-chunks", type=int, default=2)
+    parser.add_argument("--device", default="cpu", help="device of the published-epoch timing")
+    parser.add_argument("--skip-virtual", action="store_true", help="only time the published epoch")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    check_and_time_virtual(args)
+    if not args.skip_virtual:
+        check_and_time_virtual(args)
     time_published(args)
 
 

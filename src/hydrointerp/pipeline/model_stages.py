@@ -59,10 +59,11 @@ class MemberTask:
     head_seed: int = 0
 
 
-def _train_settings(values: dict[str, Any], progress: bool) -> Any:
+def _train_settings(values: dict[str, Any], device: str, progress: bool) -> Any:
+    """Training settings of the config; the run's ``device`` unless the block names its own."""
     from hydrointerp.training.config import TrainSettings
 
-    return TrainSettings(**{"progress": progress, **values})
+    return TrainSettings(**{"progress": progress, "device": device, **values})
 
 
 def _architecture(cfg: RunConfig, n_out: int) -> Any:
@@ -84,7 +85,7 @@ def train_bulk_task(task: MemberTask) -> str:
     from hydrointerp.training.train import train_member
 
     windows = _task_windows(task)
-    settings = _train_settings(task.config.ensemble.training, progress=False)
+    settings = _train_settings(task.config.ensemble.training, task.config.device, progress=False)
     arch = _architecture(task.config, windows.n_stations)
     path = train_member(windows, settings, task.seed, task.run_dir, arch=arch, name=task.name)
     return str(path)
@@ -104,7 +105,7 @@ def finetune_task(task: MemberTask) -> str:
     everyone = ds.load_windows(RunContext(cfg, Path(task.run_dir), None, None))
     windows = everyone.subset_stations(list(task.stations or everyone.station_ids))
     values = cfg.ensemble.fine_tune.training or cfg.ensemble.training
-    settings = _train_settings(values, progress=False)
+    settings = _train_settings(values, cfg.device, progress=False)
     init = cluster_start(
         load_model(task.init_from),
         everyone.station_ids,

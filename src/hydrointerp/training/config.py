@@ -18,8 +18,16 @@ import os
 from pathlib import Path
 from typing import Literal
 
+import torch
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from hydrointerp.data.windows import WindowSpec
 from hydrointerp.errors import ConfigError
@@ -46,6 +54,10 @@ class TrainSettings(_Strict):
     ``grad_clip``: clip the global gradient norm of each batch to this value (off by default).
     ``validate_start``: also score the starting weights on the validation years, so that
     no epoch that is worse than the start is kept (useful when fine-tuning from a bulk head).
+    ``device``: ``"cpu"`` (default) or a CUDA device (``"cuda"``, ``"cuda:1"``). The weather
+    stays in host memory; each batch's distinct days are copied to the device. The same seed gives
+    bit-identical weights on the CPU; on a GPU, cuDNN and atomic adds make runs agree only to
+    float32 rounding.
     """
 
     batch_size: int = Field(64, ge=1)
@@ -61,8 +73,20 @@ class TrainSettings(_Strict):
     lr_schedule: Literal["constant", "cosine"] = "constant"
     grad_clip: float | None = Field(None, gt=0)
     validate_start: bool = False
+    device: str = "cpu"
     progress: bool = True
     resume: bool = True
+
+    @field_validator("device")
+    @classmethod
+    def _known_device(cls, value: str) -> str:
+        try:
+            dev = torch.device(value)
+        except RuntimeError as exc:
+            raise ValueError(f"device {value!r} is not a torch device ({exc})") from exc
+        if dev.type == "cuda" and not torch.cuda.is_available():
+            raise ValueError(f"device {value!r}: CUDA is not available on this machine")
+        return value
 
 
 class ModelSettings(_Strict):

@@ -76,6 +76,7 @@ def _save_checkpoint(path: Path, model, opt, rng, es, best_state) -> None:
         "arch": model.arch.to_dict(),
         "optimizer": opt.state_dict(),
         "torch_rng": torch.get_rng_state(),
+        "cuda_rng": _cuda_rng(model.device),
         "numpy_rng": rng.bit_generator.state,
         "early_stop": asdict(es),
         "best_state": best_state,
@@ -84,11 +85,18 @@ def _save_checkpoint(path: Path, model, opt, rng, es, best_state) -> None:
         torch.save(state, tmp)
 
 
+def _cuda_rng(device: torch.device) -> torch.Tensor | None:
+    """The CUDA generator's state (dropout on the GPU draws from it), or None on the CPU."""
+    return torch.cuda.get_rng_state(device) if device.type == "cuda" else None
+
+
 def _load_checkpoint(path: Path, model, opt, rng) -> tuple[EarlyStopState, dict]:
-    state = torch.load(path, weights_only=False)
+    state = torch.load(path, weights_only=False, map_location=model.device)
     model.load_state_dict(state["model"])
     opt.load_state_dict(state["optimizer"])
-    torch.set_rng_state(state["torch_rng"])
+    torch.set_rng_state(state["torch_rng"].cpu())
+    if state.get("cuda_rng") is not None and model.device.type == "cuda":
+        torch.cuda.set_rng_state(state["cuda_rng"].cpu(), model.device)
     rng.bit_generator.state = state["numpy_rng"]
     return EarlyStopState(**state["early_stop"]), state["best_state"]
 
@@ -172,6 +180,7 @@ def train_member(
         torch.manual_seed(seed)
     else:
         model = build_model(arch or Architecture(n_out=windows.n_stations), seed)
+    model = model.to(settings.device)
     if model.arch.n_out != windows.n_stations:
         raise ConfigError(f"model has {model.arch.n_out} outputs, windows {windows.n_stations}")
     opt = torch.optim.Adam(
