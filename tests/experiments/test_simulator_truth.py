@@ -4,8 +4,17 @@ from __future__ import annotations
 
 import numpy as np
 
-from hydrointerp.experiments.channels import ChannelSettings, channel_importance
-from hydrointerp.experiments.daily import DailySettings, daily_maps, sensitivity_daily
+from hydrointerp.experiments.channels import (
+    ChannelSettings,
+    channel_importance,
+    seasonal_dominance,
+)
+from hydrointerp.experiments.daily import (
+    DailySettings,
+    daily_maps,
+    pattern_contrast,
+    sensitivity_daily,
+)
 from hydrointerp.experiments.heat_map import HeatSettings, heat_map
 
 
@@ -40,6 +49,11 @@ def test_heat_map_and_daily_outputs_on_the_simulator(sim_inputs, virtual_region)
     high = daily["cluster_flow"].where(daily["pattern"] == 1).min()
     low = daily["cluster_flow"].where(daily["pattern"] == 0).max()
     assert float(high) >= float(low)  # the threshold rule splits on modelled flow
+    # the simulator only responds inside basins: each station's pattern maps are higher in/near
+    # its basin than far from it, so the pooled D is signed + for both patterns
+    assert bool((daily["pattern_ks_sign"] == 1.0).all())
+    contrast = pattern_contrast(daily)
+    assert contrast.dims == ("flow_pattern", "cluster") and bool(np.isfinite(contrast).all())
 
 
 def test_channel_importance_matches_the_simulated_processes(sim_inputs) -> None:
@@ -61,6 +75,7 @@ def test_channel_importance_matches_the_simulated_processes(sim_inputs) -> None:
     assert float(rain_winter.sel(station_group="Pluvial")) > 5 * float(
         rain_winter.sel(station_group="Glacial")
     )
+    assert float(seasonal_dominance(ds)["t_minus_p_cold"].sel(group="Pluvial")) < 0
     for curve in (s_t, s_p):
         np.testing.assert_allclose(curve.max("time"), 1.0)
         np.testing.assert_allclose(curve.min("time"), 0.0, atol=1e-12)

@@ -144,6 +144,33 @@ def channel_importance(
     return ds
 
 
+#: Seasons of the published Experiment 2 statements (METHODS.md 6.2), as months.
+SEASONS = {"spring": (3, 4, 5, 6), "late_summer": (8, 9), "cold": (10, 11, 12, 1, 2)}
+
+
+def seasonal_dominance(ds: xr.Dataset) -> xr.Dataset:
+    """Mean of ``s_temperature - s_precipitation`` per group over each season of :data:`SEASONS`.
+
+    Positive: temperature matters more than precipitation in that season (both curves are scaled
+    to 0..1 per group). The published reading of Fig 5: temperature leads in spring for nival and
+    glacial groups, precipitation dominates late summer for glacial and the cold season for the
+    pluvial (Coastal) group.
+    """
+    diff = ds["s_temperature"] - ds["s_precipitation"]
+    month = diff["time"].dt.month
+    out = xr.Dataset(
+        {
+            f"t_minus_p_{name}": diff.where(month.isin(months)).mean("time")
+            for name, months in SEASONS.items()
+        }
+    )
+    for name, months in SEASONS.items():
+        out[f"t_minus_p_{name}"].attrs.update(
+            long_name=f"mean S_T - S_P over months {list(months)}", units="1"
+        )
+    return out
+
+
 def melt_season_peak(curve: xr.DataArray) -> int:
     """Month (1..12) in which a curve peaks."""
     return int(curve["time"].dt.month.values[int(np.argmax(curve.values))])

@@ -212,11 +212,12 @@ def split_patterns(
 
 def pattern_maps(
     maps: xr.DataArray, pattern: xr.DataArray, stations: xr.Dataset, zscore: bool
-) -> tuple[xr.DataArray, xr.DataArray]:
-    """Mean map per pattern and cluster, and metric D of each (pooled station maps)."""
+) -> tuple[xr.DataArray, xr.DataArray, xr.DataArray]:
+    """Mean map per pattern and cluster, metric D of each (pooled station maps) and its sign
+    (+1: in/near pixels more sensitive than far ones)."""
     daily = zscore_map(maps) if zscore else maps
     labels = stations["cluster"]
-    maps_out, ks_out = [], []
+    maps_out, ks_out, sign_out = [], [], []
     for p in (0, 1):
         station_maps = []
         for st_idx, k in enumerate(labels.values):
@@ -226,13 +227,40 @@ def pattern_maps(
         per_station = zscore_map(xr.concat(station_maps, dim="station"))
         per_station = per_station.assign_coords(station=stations["station"].values)
         maps_out.append(per_station.groupby(labels.rename("cluster")).mean("station"))
-        d, _ = ks_in_far(per_station.fillna(0.0), stations["in_near"], labels.rename("cluster"))
+        d, sign = ks_in_far(per_station.fillna(0.0), stations["in_near"], labels.rename("cluster"))
         ks_out.append(d)
-    pm = xr.concat(maps_out, dim=pd.Index(np.asarray(PATTERNS, dtype=object), name=PATTERN_DIM))
-    kd = xr.concat(ks_out, dim=pd.Index(np.asarray(PATTERNS, dtype=object), name=PATTERN_DIM))
+        sign_out.append(sign)
+    index = pd.Index(np.asarray(PATTERNS, dtype=object), name=PATTERN_DIM)
+    pm = xr.concat(maps_out, dim=index)
+    kd = xr.concat(ks_out, dim=index)
+    ks = xr.concat(sign_out, dim=index)
     pm.attrs.update(long_name="mean z-scored sensitivity of the pattern's days", units="1")
     kd.attrs.update(long_name="KS statistic in/near vs far of the pattern map (metric D)")
-    return pm.transpose(PATTERN_DIM, "cluster", "lat", "lon"), kd.transpose(PATTERN_DIM, "cluster")
+    ks.attrs.update(long_name="sign of D: +1 when in/near pixels are more sensitive than far")
+    by_cluster = (PATTERN_DIM, "cluster")
+    return (
+        pm.transpose(PATTERN_DIM, "cluster", "lat", "lon"),
+        kd.transpose(*by_cluster),
+        ks.transpose(*by_cluster),
+    )
+
+
+def pattern_contrast(ds: xr.Dataset) -> xr.DataArray:
+    """How much each pattern map is concentrated in/near its cluster's basins.
+
+    Median of ``pattern_map`` over the pixels that are in/near any basin of the cluster minus its
+    median over the other pixels, per ``(flow_pattern, cluster)``. Positive: the pattern's
+    sensitivity sits in and near the basins; negative: in the far field. The published finding
+    (METHODS.md 6.1) is a larger value for the high-flow pattern than for the low-flow one.
+    """
+    union = ds["in_near"].groupby(ds["station_cluster"].rename("cluster")).any("station")
+    union = union.sel(cluster=ds["cluster"])
+    pm = ds["pattern_map"]
+    inside = pm.where(union).median(("lat", "lon"))
+    outside = pm.where(~union).median(("lat", "lon"))
+    out = (inside - outside).rename("pattern_contrast")
+    out.attrs.update(long_name="median in/near minus median far of the pattern map", units="1")
+    return out
 
 
 def daily_maps(
@@ -288,7 +316,7 @@ def sensitivity_daily(
         diag[f"{name}_smooth"] = smooth_edge(diag[name], s.smooth_days)
     cluster_flow = flow.groupby(labels).mean("station")
     pattern = split_patterns(diag, cluster_flow, labels, s)
-    pmaps, pks = pattern_maps(maps, pattern, stations, s.zscore_before_mean)
+    pmaps, pks, psign = pattern_maps(maps, pattern, stations, s.zscore_before_mean)
     ds = xr.Dataset(
         {
             "sensitivity": maps.groupby(labels)
@@ -300,6 +328,7 @@ def sensitivity_daily(
             "pattern": pattern,
             "pattern_map": pmaps,
             "pattern_ks_d": pks,
+            "pattern_ks_sign": psign,
         }
     )
     ds["sensitivity"].attrs.update(
