@@ -11,6 +11,7 @@ get their own metric D.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -19,6 +20,7 @@ import xarray as xr
 from sklearn.cluster import AgglomerativeClustering
 from tqdm.auto import tqdm
 
+from hydrointerp.atomic import atomic_path
 from hydrointerp.errors import ConfigError
 from hydrointerp.experiments.engine import MASK_MODES, PerturbationEngine
 from hydrointerp.experiments.heat_map import HeatSettings, cluster_names, draw_pass
@@ -98,21 +100,29 @@ def make_daily_heat(
     settings: HeatSettings,
     progress: bool = True,
     desc: str = "daily maps",
+    checkpoint: Path | None = None,
 ) -> tuple[torch.Tensor, np.ndarray]:
     """Daily sensitivity maps ``[T, S, H, W]`` (member mean) with per-day convergence.
 
     Every pass evaluates the days that have not converged; a day stops when the relative change
     of its running mean is ``<= tol`` or it used ``iters_total`` masks. Returns the maps and the
     masks used per day.
+
+    With ``checkpoint``, the sweep's state (sums, running means, masks used, open days and the
+    mask generator) is saved atomically after every pass, and a sweep started again with the same
+    targets and settings continues from the last pass: the result is bit-identical to an
+    uninterrupted sweep. The file is removed when the sweep finishes.
     """
-    rng = np.random.default_rng(settings.seed)
     shape = tuple(engine.frames.shape[1:3])
     n_t = len(targets)
-    total = torch.zeros(n_t, engine.n_stations, *shape, dtype=torch.float32)
-    prev = torch.zeros_like(total)
-    used = np.zeros(n_t, dtype=np.int64)
-    active = np.arange(n_t)
-    bar = tqdm(total=n_t, desc=desc, disable=not progress)
+    key = {
+        "targets": np.asarray(targets).tolist(),
+        "settings": settings.to_dict(),
+        "shape": [n_t, engine.n_stations, *shape],
+    }
+    state = _load_sweep(checkpoint, key) or _new_sweep(n_t, engine.n_stations, shape, settings)
+    total, prev, used, active, rng = (state[k] for k in ("total", "prev", "used", "active", "rng"))
+    bar = tqdm(total=n_t, initial=n_t - len(active), desc=desc, disable=not progress)
     while len(active):
         n_groups = 1 if settings.mask_mode == "shared" else len(active)
         masks = draw_pass(rng, settings, n_groups, shape)
@@ -133,8 +143,44 @@ def make_daily_heat(
         done = (err.numpy() <= settings.tol) | (used[active] >= settings.iters_total)
         bar.update(int(done.sum()))
         active = active[~done]
+        _save_sweep(checkpoint, key, total, prev, used, active, rng)
     bar.close()
+    if checkpoint is not None:
+        checkpoint.unlink(missing_ok=True)
     return total / torch.as_tensor(used, dtype=torch.float32)[:, None, None, None], used
+
+
+def _new_sweep(n_t: int, n_st: int, shape: tuple, settings: HeatSettings) -> dict:
+    total = torch.zeros(n_t, n_st, *shape, dtype=torch.float32)
+    return {
+        "total": total,
+        "prev": torch.zeros_like(total),
+        "used": np.zeros(n_t, dtype=np.int64),
+        "active": np.arange(n_t),
+        "rng": np.random.default_rng(settings.seed),
+    }
+
+
+def _save_sweep(path: Path | None, key: dict, total, prev, used, active, rng) -> None:  # noqa: ANN001
+    if path is None:
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    state = {"key": key, "total": total, "prev": prev, "used": used, "active": active}
+    state["rng"] = rng.bit_generator.state
+    with atomic_path(path) as tmp:
+        torch.save(state, tmp)
+
+
+def _load_sweep(path: Path | None, key: dict) -> dict | None:
+    """The saved state of the same sweep, or None (no file, or another sweep's file)."""
+    if path is None or not path.is_file():
+        return None
+    state = torch.load(path, weights_only=False)
+    if state.get("key") != key:
+        return None
+    rng = np.random.default_rng()
+    rng.bit_generator.state = state["rng"]
+    return {**state, "rng": rng}
 
 
 def smooth_edge(da: xr.DataArray, days: int, dim: str = "time") -> xr.DataArray:
@@ -279,7 +325,10 @@ def daily_maps(
         reference=reference,
     )
     targets = inputs.target_indices()
-    maps, used = make_daily_heat(engine, targets, heat, progress, desc)
+    checkpoint = None
+    if inputs.checkpoint_dir is not None:
+        checkpoint = Path(inputs.checkpoint_dir) / f"{desc.replace(' ', '_')}.pt"
+    maps, used = make_daily_heat(engine, targets, heat, progress, desc, checkpoint)
     coords = {"time": inputs.target_times, "station": inputs.stations["station"].values}
     da = xr.DataArray(
         maps.numpy(),

@@ -52,6 +52,9 @@ class ExperimentInputs:
         A description of where the inputs came from.
     window
         Look-back length when the predictor has none (a bare CNNLSTM); default its own.
+    checkpoint_dir
+        Where long perturbation sweeps save their state after every pass (resume after a kill);
+        None: no checkpoints.
     """
 
     predictor: Predictor
@@ -63,6 +66,7 @@ class ExperimentInputs:
     flow_obs: xr.DataArray
     source: str = ""
     window: int | None = None
+    checkpoint_dir: Path | None = None
 
     @property
     def lookback(self) -> int:

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import dataclasses
 import importlib
+import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -283,6 +284,7 @@ class ExperimentTask:
     name: str
     target: str  # "model" or "simulator"
     progress: bool = False  # inner progress bars (serial runs; Dask workers stay quiet)
+    checkpoint_dir: str | None = None  # per-pass state of long sweeps (Experiments 1 and 2)
 
 
 def run_experiment_task(task: ExperimentTask) -> dict[str, Any]:
@@ -295,6 +297,8 @@ def run_experiment_task(task: ExperimentTask) -> dict[str, Any]:
     spec = SPECS[task.name]
     values = experiment_settings(task.config, task.name)
     inputs = experiment_inputs(ctx, task.target, values)
+    if task.checkpoint_dir is not None:
+        inputs = dataclasses.replace(inputs, checkpoint_dir=Path(task.checkpoint_dir))
     result = _run_one(spec, inputs, values, task.progress)
     file = spec.file if task.target == "model" else f"simulator/{spec.file}"
     record = {k: v for k, v in values.items()}
@@ -353,8 +357,11 @@ def runner_of(name: str) -> Callable[[RunContext], dict[str, Any]]:
         targets = ["model"] + (["simulator"] if _with_simulator(ctx, spec) else [])
         shared = str(ctx.shared) if ctx.shared else None
         serial = ctx.tasks.n_workers == 1 and ctx.tasks.client is None
+        sweeps = ctx.path("checkpoints", f"experiment.{name}")
+        if not ctx.resuming:  # a fresh (not interrupted) attempt: stale sweeps must not be reused
+            shutil.rmtree(sweeps, ignore_errors=True)
         tasks = [
-            ExperimentTask(str(ctx.run_dir), ctx.config, shared, name, t, progress=serial)
+            ExperimentTask(str(ctx.run_dir), ctx.config, shared, name, t, serial, str(sweeps / t))
             for t in targets
         ]
         results = ctx.tasks.map(run_experiment_task, tasks, desc=f"experiment {name}")

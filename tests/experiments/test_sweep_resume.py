@@ -1,0 +1,67 @@
+"""A killed Experiment 1/2 sweep resumes from its last pass and gives bit-identical maps."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from hydrointerp.experiments.daily import make_daily_heat
+from hydrointerp.experiments.heat_map import HeatSettings
+
+
+class _Killed(Exception):
+    pass
+
+
+class ToyEngine:
+    """Responses that depend on the masks and the day, so every pass changes the running mean.
+
+    ``kill_after`` raises on that call of ``weighted_response`` (a run killed mid-sweep).
+    """
+
+    def __init__(self, kill_after: int | None = None) -> None:
+        self.frames = torch.zeros(40, 4, 5, 3)
+        self.n_stations = 2
+        self.calls = 0
+        self.kill_after = kill_after
+
+    def weighted_response(self, targets, masks, channels, reduce="member"):  # noqa: ANN001, ANN201
+        self.calls += 1
+        if self.kill_after is not None and self.calls > self.kill_after:
+            raise _Killed
+        w = torch.from_numpy(masks.weights[0] * masks.signs[0][:, None, None]).double()
+        day = torch.as_tensor(np.asarray(targets), dtype=torch.float64)[:, None, None, None]
+        per_mask = w.sum(0)[None, None] * (1.0 + day / 10.0)
+        return per_mask.expand(len(targets), self.n_stations, 4, 5) ** 2
+
+
+SETTINGS = HeatSettings(iters_one_pass=3, iters_total=15, tol=0.05, seed=4)
+TARGETS = np.arange(20, 32)
+
+
+def test_killed_sweep_resumes_bit_identical(tmp_path) -> None:
+    want, used_want = make_daily_heat(ToyEngine(), TARGETS, SETTINGS, progress=False)
+    assert used_want.max() > 2 * SETTINGS.iters_one_pass  # the sweep needs several passes
+    ckpt = tmp_path / "daily.pt"
+    with pytest.raises(_Killed):
+        make_daily_heat(ToyEngine(kill_after=2), TARGETS, SETTINGS, False, checkpoint=ckpt)
+    assert ckpt.is_file()
+    resumed_engine = ToyEngine()
+    got, used = make_daily_heat(resumed_engine, TARGETS, SETTINGS, False, checkpoint=ckpt)
+    assert torch.equal(got, want)
+    np.testing.assert_array_equal(used, used_want)
+    full = ToyEngine()
+    make_daily_heat(full, TARGETS, SETTINGS, progress=False)
+    assert resumed_engine.calls == full.calls - 2  # the two saved passes were not redone
+    assert not ckpt.exists()  # removed once the sweep finished
+
+
+def test_checkpoint_of_another_sweep_is_ignored(tmp_path) -> None:
+    ckpt = tmp_path / "daily.pt"
+    with pytest.raises(_Killed):
+        make_daily_heat(ToyEngine(kill_after=1), TARGETS, SETTINGS, False, checkpoint=ckpt)
+    other = HeatSettings(iters_one_pass=3, iters_total=15, tol=0.05, seed=5)
+    want, _ = make_daily_heat(ToyEngine(), TARGETS, other, progress=False)
+    got, _ = make_daily_heat(ToyEngine(), TARGETS, other, False, checkpoint=ckpt)
+    assert torch.equal(got, want)
