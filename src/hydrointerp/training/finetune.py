@@ -16,7 +16,6 @@ from pathlib import Path
 
 import torch
 import xarray as xr
-from torch import nn
 from tqdm.auto import tqdm
 
 from hydrointerp.data.windows import Windows
@@ -28,24 +27,25 @@ from hydrointerp.training.config import TrainSettings
 from hydrointerp.training.train import train_member
 
 
+def _copy_with_head(bulk: CNNLSTM, weight: torch.Tensor, bias: torch.Tensor) -> CNNLSTM:
+    """A copy of ``bulk`` (CNN and LSTM weights) with the dense head ``weight``, ``bias``."""
+    model = CNNLSTM(dataclasses.replace(bulk.arch, n_out=int(weight.shape[0])))
+    state = {k: v for k, v in bulk.state_dict().items() if not k.startswith("head.")}
+    model.load_state_dict({**state, "head.weight": weight, "head.bias": bias})
+    model.provenance = {"finetuned_from": bulk.provenance.get("source", "in memory")}
+    return model
+
+
 def with_new_head(bulk: CNNLSTM, n_out: int, seed: int) -> CNNLSTM:
     """A copy of ``bulk`` with a new dense head (Glorot-uniform, zero bias) of ``n_out`` units.
 
     The same seed gives the same head.
     """
-    arch = dataclasses.replace(bulk.arch, n_out=int(n_out))
-    model = CNNLSTM(arch)
-    state = {k: v for k, v in bulk.state_dict().items() if not k.startswith("head.")}
-    model.load_state_dict(state, strict=False)
+    units = bulk.arch.lstm_units
     gen = torch.Generator().manual_seed(int(seed))
-    with torch.no_grad():
-        bound = (6.0 / (arch.lstm_units + n_out)) ** 0.5
-        model.head.weight.copy_(
-            torch.rand(model.head.weight.shape, generator=gen) * 2 * bound - bound
-        )
-        nn.init.zeros_(model.head.bias)
-    model.provenance = {"finetuned_from": bulk.provenance.get("source", "in memory")}
-    return model
+    bound = (6.0 / (units + n_out)) ** 0.5
+    weight = torch.rand((int(n_out), units), generator=gen) * 2 * bound - bound
+    return _copy_with_head(bulk, weight, torch.zeros(int(n_out)))
 
 
 def head_from_bulk(bulk: CNNLSTM, rows: Sequence[int]) -> CNNLSTM:
@@ -54,15 +54,9 @@ def head_from_bulk(bulk: CNNLSTM, rows: Sequence[int]) -> CNNLSTM:
     Fine-tuning then starts from the bulk model's own predictions for those stations (the
     ``head_init="bulk"`` setting) instead of a random head (published).
     """
-    arch = dataclasses.replace(bulk.arch, n_out=len(rows))
-    model = CNNLSTM(arch)
     idx = torch.as_tensor(list(rows), dtype=torch.long)
-    state = dict(bulk.state_dict())
-    state["head.weight"] = state["head.weight"][idx].clone()
-    state["head.bias"] = state["head.bias"][idx].clone()
-    model.load_state_dict(state)
-    model.provenance = {"finetuned_from": bulk.provenance.get("source", "in memory")}
-    return model
+    head = bulk.head
+    return _copy_with_head(bulk, head.weight.detach()[idx].clone(), head.bias.detach()[idx].clone())
 
 
 def cluster_start(
