@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 import xarray as xr
 
-from hydrointerp.experiments.channels import seasonal_dominance
+from hydrointerp.experiments.channels import rise_day, seasonal_dominance
 from hydrointerp.experiments.daily import pattern_contrast
 
 
@@ -59,3 +59,13 @@ def test_pattern_contrast_uses_each_clusters_in_near_union() -> None:
     assert float(c.sel(flow_pattern="high_flow", cluster=0)) == 3.0
     assert float(c.sel(flow_pattern="low_flow", cluster=0)) == 0.0  # far median still 0
     assert float(c.sel(flow_pattern="high_flow", cluster=1)) == -2.0
+
+
+def test_rise_day_is_the_first_day_at_the_level() -> None:
+    curves = xr.DataArray(
+        np.array([[0.0, 0.1, 0.0], [0.2, 0.6, 0.1], [0.7, 0.4, 0.2], [1.0, 1.0, 0.3]]),
+        dims=("time", "group"),
+        coords={"group": ["a", "b", "c"]},
+    )
+    assert rise_day(curves).values.tolist() == [2, 1, -1]
+    assert rise_day(curves, 0.25).values.tolist() == [2, 1, 3]

@@ -171,6 +171,17 @@ def seasonal_dominance(ds: xr.Dataset) -> xr.Dataset:
     return out
 
 
+def rise_day(curves: xr.DataArray, level: float = 0.5) -> xr.DataArray:
+    """Index of the first day each scaled curve reaches ``level`` (-1 if it never does).
+
+    Compares the spring rise of ``s_temperature`` and ``s_precipitation``: "temperature leads
+    precipitation" means S_T rises first.
+    """
+    reached = curves >= level
+    first = reached.argmax("time").where(reached.any("time"), -1)
+    return first.rename(f"rise_day_{level:g}")
+
+
 def melt_season_peak(curve: xr.DataArray) -> int:
     """Month (1..12) in which a curve peaks."""
     return int(curve["time"].dt.month.values[int(np.argmax(curve.values))])
