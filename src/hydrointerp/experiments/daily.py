@@ -143,7 +143,8 @@ def make_daily_heat(
         done = (err.numpy() <= settings.tol) | (used[active] >= settings.iters_total)
         bar.update(int(done.sum()))
         active = active[~done]
-        _save_sweep(checkpoint, key, total, prev, used, active, rng)
+        if len(active):
+            _save_sweep(checkpoint, key, total, used, active, rng)
     bar.close()
     if checkpoint is not None:
         checkpoint.unlink(missing_ok=True)
@@ -161,11 +162,12 @@ def _new_sweep(n_t: int, n_st: int, shape: tuple, settings: HeatSettings) -> dic
     }
 
 
-def _save_sweep(path: Path | None, key: dict, total, prev, used, active, rng) -> None:  # noqa: ANN001
+def _save_sweep(path: Path | None, key: dict, total, used, active, rng) -> None:  # noqa: ANN001
+    """Save the sweep; the running means are not stored (they are ``total / used``)."""
     if path is None:
         return
     path.parent.mkdir(parents=True, exist_ok=True)
-    state = {"key": key, "total": total, "prev": prev, "used": used, "active": active}
+    state = {"key": key, "total": total, "used": used, "active": active}
     state["rng"] = rng.bit_generator.state
     with atomic_path(path) as tmp:
         torch.save(state, tmp)
@@ -180,7 +182,9 @@ def _load_sweep(path: Path | None, key: dict) -> dict | None:
         return None
     rng = np.random.default_rng()
     rng.bit_generator.state = state["rng"]
-    return {**state, "rng": rng}
+    used = torch.as_tensor(state["used"], dtype=torch.float32)[:, None, None, None]
+    prev = torch.where(used > 0, state["total"] / used.clamp(min=1), 0.0)
+    return {**state, "prev": prev, "rng": rng}
 
 
 def smooth_edge(da: xr.DataArray, days: int, dim: str = "time") -> xr.DataArray:
