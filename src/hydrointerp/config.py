@@ -22,6 +22,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from hydrointerp.atomic import write_text
+from hydrointerp.device import DeviceName
 from hydrointerp.errors import ConfigError
 
 CONFIG_DIR = Path(__file__).resolve().parent / "configs"
@@ -170,7 +171,7 @@ class RunConfig(_Strict):
     name: str = Field(..., pattern=r"^[A-Za-z0-9_.-]+$")
     description: str = ""
     seed: int = 0
-    device: str = "cpu"
+    device: DeviceName = "cpu"
     data: DataSection
     windows: Windows = Windows()
     ensemble: EnsembleSection = EnsembleSection()

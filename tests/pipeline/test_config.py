@@ -67,3 +67,11 @@ def test_force_selects_the_stage_and_everything_downstream(tiny_config) -> None:
     assert downstream_of(stages, ["experiment"]) >= {"experiment.heat_map", "fidelity", "report"}
     with pytest.raises(ConfigError, match="unknown stage 'trian'"):
         downstream_of(stages, ["trian"])
+
+
+def test_run_device_is_checked_when_the_config_is_read() -> None:
+    with pytest.raises(ConfigError, match="not a torch device"):
+        parse_config({"name": "x", "device": "gpu0", "data": {"source": "virtual"}})
+    assert (
+        parse_config({"name": "x", "device": "cpu", "data": {"source": "virtual"}}).device == "cpu"
+    )

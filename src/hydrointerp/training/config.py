@@ -18,18 +18,17 @@ import os
 from pathlib import Path
 from typing import Literal
 
-import torch
 import yaml
 from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
     ValidationError,
-    field_validator,
     model_validator,
 )
 
 from hydrointerp.data.windows import WindowSpec
+from hydrointerp.device import DeviceName
 from hydrointerp.errors import ConfigError
 from hydrointerp.models.cnn_lstm import Architecture
 
@@ -73,20 +72,9 @@ class TrainSettings(_Strict):
     lr_schedule: Literal["constant", "cosine"] = "constant"
     grad_clip: float | None = Field(None, gt=0)
     validate_start: bool = False
-    device: str = "cpu"
+    device: DeviceName = "cpu"
     progress: bool = True
     resume: bool = True
-
-    @field_validator("device")
-    @classmethod
-    def _known_device(cls, value: str) -> str:
-        try:
-            dev = torch.device(value)
-        except RuntimeError as exc:
-            raise ValueError(f"device {value!r} is not a torch device ({exc})") from exc
-        if dev.type == "cuda" and not torch.cuda.is_available():
-            raise ValueError(f"device {value!r}: CUDA is not available on this machine")
-        return value
 
 
 class ModelSettings(_Strict):
