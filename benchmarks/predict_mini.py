@@ -7,7 +7,7 @@ compared (exit 1 if they differ by more than 1e-5; 5e-5 on a GPU, where cuDNN su
 in another order for another batch size), and the speed ratio is printed.
 
 Usage: ``.venv/bin/python benchmarks/predict_mini.py [--model model_bulk_0.h5] [--threads 2]
-[--repeats 5] [--device cpu]``
+[--repeats 10] [--device cpu]``
 """
 
 from __future__ import annotations
@@ -50,7 +50,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default="model_bulk_0.h5")
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--repeats", type=int, default=10)
     parser.add_argument("--device", default="cpu")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)

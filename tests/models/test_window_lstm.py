@@ -1,12 +1,37 @@
-"""The window LSTM (cached day projections, sigmoid-only cell) equals torch.nn.LSTM."""
+"""The window LSTM (cached day projections, sigmoid-only cell) equals torch.nn.LSTM.
+
+Both cells are checked: the PyTorch one and the compiled one (lstm_kernel), which must build
+wherever a C compiler is found.
+"""
 
 from __future__ import annotations
+
+import warnings
 
 import pytest
 import torch
 from torch import nn
 
+from hydrointerp.models import lstm_kernel
 from hydrointerp.models.window_lstm import window_last_hidden
+
+CELLS = [False, True]  # compiled=False: the PyTorch cell; True: the compiled one
+
+
+@pytest.fixture(autouse=True)
+def _fresh_kernel_cache():
+    lstm_kernel.cell_kernel.cache_clear()
+    yield
+    lstm_kernel.cell_kernel.cache_clear()
+
+
+def _random_lstm(inputs: int, units: int, seed: int, scale: float = 1.0) -> nn.LSTM:
+    gen = torch.Generator().manual_seed(seed)
+    lstm = nn.LSTM(inputs, units, batch_first=True)
+    with torch.no_grad():
+        for w in lstm.parameters():
+            w.copy_(scale * torch.randn(w.shape, generator=gen))
+    return lstm
 
 
 def _reference(lstm: nn.LSTM, feats: torch.Tensor, first: torch.Tensor, lookback: int):
@@ -16,21 +41,74 @@ def _reference(lstm: nn.LSTM, feats: torch.Tensor, first: torch.Tensor, lookback
     return h[0].reshape(feats.shape[0], len(first), -1)
 
 
+@pytest.mark.parametrize("compiled", CELLS)
 @pytest.mark.parametrize("chunk", [1, 7, 1024])
-def test_equals_nn_lstm_for_any_windows_and_chunking(chunk: int) -> None:
-    gen = torch.Generator().manual_seed(3)
-    lstm = nn.LSTM(6, 9, batch_first=True)
-    with torch.no_grad():
-        for w in lstm.parameters():
-            w.copy_(torch.randn(w.shape, generator=gen))  # large weights: saturated gates too
-    feats = 3 * torch.randn(4, 50, 6, generator=gen)
+def test_equals_nn_lstm_for_any_windows_and_chunking(chunk: int, compiled: bool) -> None:
+    lstm = _random_lstm(6, 9, seed=3)  # large weights: saturated gates too
+    feats = 3 * torch.randn(4, 50, 6, generator=torch.Generator().manual_seed(4))
     first = torch.tensor([0, 13, 2, 30, 30, 5])  # unordered, repeated, not consecutive
     with torch.inference_mode():
         want = _reference(lstm, feats, first, 20)
-        got = window_last_hidden(lstm, feats, first, 20, chunk=chunk)
+        got = window_last_hidden(lstm, feats, first, 20, chunk=chunk, compiled=compiled)
     assert got.shape == (4, 6, 9)
     assert float((got - want).abs().max()) < 1e-5
     assert float(want.abs().max()) > 0.9  # some units saturate, so tanh's tails are exercised
+
+
+@pytest.mark.parametrize("compiled", CELLS)
+def test_long_windows_and_extreme_inputs(compiled: bool) -> None:
+    """A year-long window of 80 units as published, and inputs far past exp's float range."""
+    lstm = _random_lstm(32, 80, seed=5, scale=0.15)
+    feats = torch.randn(1, 400, 32, generator=torch.Generator().manual_seed(6))
+    feats[0, 100:110] *= 1000.0  # pre-activations of +-1e4: every gate pinned at 0 or 1
+    first = torch.arange(0, 36, 5)
+    with torch.inference_mode():
+        want = _reference(lstm, feats, first, 365)
+        got = window_last_hidden(lstm, feats, first, 365, compiled=compiled)
+    assert torch.isfinite(got).all()
+    assert float((got - want).abs().max()) < 1e-5
+
+
+def test_the_compiled_cell_builds_wherever_a_compiler_is_found(tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv(lstm_kernel.CACHE_ENV, str(tmp_path))
+    if lstm_kernel._compiler() is None:
+        pytest.skip("no C compiler on this machine: the PyTorch cell is used")
+    kernel = lstm_kernel.cell_kernel()
+    assert kernel is not None
+    assert kernel.library.parent == tmp_path and kernel.library.name.startswith("lstm_cell-")
+    assert [p.name for p in tmp_path.iterdir()] == [kernel.library.name]  # no temporary left
+    built = kernel.library.stat().st_mtime_ns
+    lstm_kernel.cell_kernel.cache_clear()
+    assert lstm_kernel.cell_kernel().library.stat().st_mtime_ns == built  # reused, not rebuilt
+
+
+def test_switched_off_or_failed_build_falls_back_to_the_pytorch_cell(tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv(lstm_kernel.CACHE_ENV, str(tmp_path))
+    monkeypatch.setenv(lstm_kernel.SWITCH_ENV, "0")
+    assert lstm_kernel.cell_kernel() is None
+    lstm = _random_lstm(3, 4, seed=1)
+    with pytest.raises(RuntimeError, match="compiled LSTM cell is not available"):
+        window_last_hidden(lstm, torch.zeros(1, 10, 3), torch.tensor([0]), 5, compiled=True)
+    lstm_kernel.cell_kernel.cache_clear()
+    monkeypatch.setenv(lstm_kernel.SWITCH_ENV, "1")
+    monkeypatch.setenv("CC", "false")  # a "compiler" that always fails
+    with pytest.warns(RuntimeWarning, match="could not be built"):
+        assert lstm_kernel.cell_kernel() is None
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # reported once, not on every call
+        got = window_last_hidden(lstm, torch.ones(1, 10, 3), torch.tensor([0, 2]), 5)
+    with torch.inference_mode():
+        want = _reference(lstm, torch.ones(1, 10, 3), torch.tensor([0, 2]), 5)
+    assert float((got - want).abs().max()) < 1e-6
+    assert list(tmp_path.iterdir()) == []  # the failed build left nothing behind
+
+
+def test_compiled_cell_refuses_other_dtypes() -> None:
+    lstm = _random_lstm(3, 4, seed=1).double()
+    with pytest.raises(RuntimeError, match="float32 on the CPU"):
+        window_last_hidden(
+            lstm, torch.zeros(1, 10, 3, dtype=torch.float64), torch.tensor([0]), 5, compiled=True
+        )
 
 
 def test_empty_window_list_and_unsupported_lstm() -> None:
@@ -45,3 +123,23 @@ def test_empty_window_list_and_unsupported_lstm() -> None:
             torch.tensor([0]),
             5,
         )
+
+
+def test_compiled_step_activations_to_float32_rounding() -> None:
+    """One step against float64: sigmoid and tanh to 3e-7 over [-40, 40] (and clamped beyond)."""
+    kernel = lstm_kernel.cell_kernel()
+    if kernel is None:
+        pytest.skip("no compiled cell on this machine")
+    u = 8001
+    z = torch.linspace(-40.0, 40.0, u)
+    gates = torch.stack([z, -z, z.flip(0), 0.5 * z])[None].reshape(1, 4 * u)  # i, f, g (doubled), o
+    x_proj = torch.zeros(3, 4 * u)
+    x_proj[2, :u] = 1000.0  # window start row 1, step 1: reads row 2; the input gate saturates
+    c0 = torch.linspace(-3.0, 3.0, u)[None]
+    c, h = c0.clone(), torch.zeros(1, u)
+    kernel.step(gates.clone(), x_proj, torch.tensor([1]), 1, c, h)
+    zd, cd = z.double(), c0[0].double()
+    want_c = torch.sigmoid(-zd) * cd + torch.sigmoid(zd + 1000.0) * torch.tanh(zd.flip(0) / 2)
+    want_h = torch.sigmoid(0.5 * zd) * torch.tanh(want_c)
+    assert float((c[0].double() - want_c).abs().max()) < 3e-7
+    assert float((h[0].double() - want_h).abs().max()) < 3e-7

@@ -9,12 +9,18 @@ On CPU, ``torch.tanh`` costs about four times ``torch.sigmoid`` per element, so 
 ``tanh(z) = 2 sigmoid(2 z) - 1``: the candidate gate's weights are doubled once, one ``sigmoid``
 covers all four gates, and the cell state is carried doubled (``k = 2 c``) so that ``tanh(c)``
 needs no extra scaling. The result equals ``torch.nn.LSTM`` to float32 rounding (about 1e-6).
+
+On the CPU, when a C compiler is available, the element-wise part of each step runs in one
+compiled pass instead (:mod:`hydrointerp.models.lstm_kernel`); the PyTorch cell remains for GPUs,
+machines without a compiler and as the reference the kernel is tested against.
 """
 
 from __future__ import annotations
 
 import torch
 from torch import nn
+
+from hydrointerp.models.lstm_kernel import CellKernel, cell_kernel
 
 
 def _scaled_weights(lstm: nn.LSTM) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -47,9 +53,47 @@ def _run_block(x_proj: torch.Tensor, first: torch.Tensor, lookback: int, w_hh_t:
     return h
 
 
+def _run_block_compiled(
+    x_proj: torch.Tensor,
+    first: torch.Tensor,
+    lookback: int,
+    w_hh_t: torch.Tensor,
+    kernel: CellKernel,
+) -> torch.Tensor:
+    """:func:`_run_block` with the element-wise part of each step in the compiled kernel."""
+    n, u = len(first), w_hh_t.shape[0]
+    h = x_proj.new_zeros(n, u)
+    c = x_proj.new_zeros(n, u)
+    gates = x_proj.new_empty(n, 4 * u)
+    first = first.contiguous()
+    for step in range(lookback):
+        torch.mm(h, w_hh_t, out=gates)
+        kernel.step(gates, x_proj, first, step, c, h)
+    return h
+
+
+def _block_runner(x_proj: torch.Tensor, compiled: bool | None):
+    """The compiled cell where it applies (``compiled=None``: whenever it is available)."""
+    usable = x_proj.device.type == "cpu" and x_proj.dtype == torch.float32
+    kernel = cell_kernel() if usable and compiled is not False else None
+    if compiled and kernel is None:
+        raise RuntimeError(
+            "compiled=True, but the compiled LSTM cell is not available here (it needs float32 "
+            "on the CPU and a C compiler; see hydrointerp.models.lstm_kernel)"
+        )
+    if kernel is None:
+        return _run_block
+    return lambda xp, first, lookback, w: _run_block_compiled(xp, first, lookback, w, kernel)
+
+
 @torch.inference_mode()
 def window_last_hidden(
-    lstm: nn.LSTM, feats: torch.Tensor, first_days: torch.Tensor, lookback: int, chunk: int = 1024
+    lstm: nn.LSTM,
+    feats: torch.Tensor,
+    first_days: torch.Tensor,
+    lookback: int,
+    chunk: int = 1024,
+    compiled: bool | None = None,
 ) -> torch.Tensor:
     """Last hidden state of the LSTM for many windows of cached day features.
 
@@ -66,6 +110,9 @@ def window_last_hidden(
         Window length in days.
     chunk
         Windows per block (keeps each step's gates in cache).
+    compiled
+        Use the compiled cell step: ``None`` (default) where available, ``False`` never (the
+        PyTorch cell), ``True`` always (an error where it is not available).
 
     Returns
     -------
@@ -77,9 +124,10 @@ def window_last_hidden(
     p, d, _ = feats.shape
     w_ih, w_hh_t, bias = _scaled_weights(lstm)
     x_proj = torch.addmm(bias, feats.reshape(p * d, -1), w_ih.T)
+    run_block = _block_runner(x_proj, compiled)
     first = first_days.to(device=feats.device, dtype=torch.long)
     starts = (torch.arange(p, device=feats.device)[:, None] * d + first[None, :]).reshape(-1)
     if not len(starts):
         return feats.new_zeros(p, len(first), lstm.hidden_size)
-    hidden = [_run_block(x_proj, s, lookback, w_hh_t) for s in starts.split(chunk)]
+    hidden = [run_block(x_proj, s, lookback, w_hh_t) for s in starts.split(chunk)]
     return torch.cat(hidden).reshape(p, len(first), -1)

@@ -1,0 +1,132 @@
+"""A compiled LSTM cell step for the window LSTM on the CPU, built from C on first use.
+
+PyTorch runs a cell step as about ten separate element-wise operations; for the window LSTM
+(hundreds of windows x 80 units, 365 steps) those passes, not the matrix products, were most of
+the time. ``lstm_cell.c`` does the whole step after the BLAS product in one pass (gather of the
+cached input projections, the four gate sigmoids, the cell and hidden update), threaded with the
+OpenMP runtime PyTorch has already loaded. It agrees with ``torch.nn.LSTM`` to float32 rounding
+(about 1e-6 after a 365-day window).
+
+The library is compiled once per machine with the system C compiler (``$CC``, else ``cc``,
+``gcc`` or ``clang``) into ``$HYDROINTERP_CACHE`` (default ``~/.cache/hydrointerp``); the file
+name carries a hash of the source, the flags and the CPU, and is written atomically. Without a
+compiler (or with ``HYDROINTERP_CELL_KERNEL=0``) the window LSTM uses its pure-PyTorch cell,
+which gives the same numbers more slowly; a compiler failure is reported once as a warning.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import functools
+import hashlib
+import os
+import platform
+import shutil
+import subprocess
+import tempfile
+import warnings
+from importlib import resources
+from pathlib import Path
+
+import torch
+
+SWITCH_ENV = "HYDROINTERP_CELL_KERNEL"
+CACHE_ENV = "HYDROINTERP_CACHE"
+_BASE_FLAGS = ("-O3", "-march=native", "-fno-math-errno", "-fno-trapping-math", "-fPIC", "-shared")
+
+
+class CellKernel:
+    """The loaded ``lstm_cell_step`` function, called once per step of a block of windows."""
+
+    def __init__(self, library: Path) -> None:
+        self.library = library
+        fn = ctypes.CDLL(str(library)).lstm_cell_step
+        ptr, i64 = ctypes.c_void_p, ctypes.c_int64
+        fn.argtypes = [ptr, ptr, ptr, i64, i64, i64, ptr, ptr, ctypes.c_int32]
+        fn.restype = None
+        self._fn = fn
+
+    def step(self, gates, x_proj, first, step: int, c, h) -> None:
+        """Advance ``c, h [n, u]`` in place (all float32/int64, contiguous, on the CPU)."""
+        n, u = h.shape
+        self._fn(
+            gates.data_ptr(), x_proj.data_ptr(), first.data_ptr(), step, n, u,
+            c.data_ptr(), h.data_ptr(), torch.get_num_threads(),
+        )  # fmt: skip
+
+
+def cache_dir() -> Path:
+    """Folder for compiled kernels: ``$HYDROINTERP_CACHE`` or ``~/.cache/hydrointerp``."""
+    return Path(os.environ.get(CACHE_ENV) or Path.home() / ".cache" / "hydrointerp")
+
+
+def _compiler() -> str | None:
+    for name in (os.environ.get("CC"), "cc", "gcc", "clang"):
+        if name and shutil.which(name):
+            return name
+    return None
+
+
+def _cpu_signature() -> str:
+    """The CPU's feature flags (``-march=native`` code must not run on another CPU)."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith(("flags", "Features")):
+                return line
+    except OSError:
+        pass
+    return platform.processor() + platform.machine()
+
+
+def _compile(cc: str, source: Path, flags: tuple[str, ...], target: Path) -> None:
+    """Compile ``source`` to ``target`` atomically (a temporary file, then a rename)."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(suffix=".so", dir=target.parent)
+    os.close(fd)
+    try:
+        subprocess.run(
+            [cc, *flags, str(source), "-o", tmp], check=True, capture_output=True, text=True
+        )
+        os.replace(tmp, target)
+    finally:
+        Path(tmp).unlink(missing_ok=True)
+
+
+def _build(cc: str) -> Path:
+    """Compile (or find in the cache) the kernel library; OpenMP if the compiler offers it."""
+    with resources.as_file(resources.files("hydrointerp.models") / "lstm_cell.c") as source:
+        text = source.read_bytes()
+        errors = []
+        for flags in ((*_BASE_FLAGS, "-fopenmp"), _BASE_FLAGS):
+            key = hashlib.sha256(
+                text + " ".join((cc, *flags, _cpu_signature(), torch.__version__)).encode()
+            ).hexdigest()[:16]
+            target = cache_dir() / f"lstm_cell-{key}.so"
+            if target.exists():
+                return target
+            try:
+                _compile(cc, source, flags, target)
+                return target
+            except subprocess.CalledProcessError as err:
+                errors.append(f"{cc} {' '.join(flags)}: {err.stderr.strip()}")
+        raise RuntimeError("\n".join(errors))
+
+
+@functools.cache
+def cell_kernel() -> CellKernel | None:
+    """The compiled kernel, or ``None`` (switched off, no compiler, or the build failed)."""
+    if os.environ.get(SWITCH_ENV, "1") == "0":
+        return None
+    cc = _compiler()
+    if cc is None:
+        return None
+    try:
+        return CellKernel(_build(cc))
+    except (RuntimeError, OSError) as err:
+        warnings.warn(
+            f"the compiled LSTM cell could not be built ({err}); using the PyTorch cell "
+            f"(same results, slower). Set {SWITCH_ENV}=0 to silence this.",
+            RuntimeWarning,
+            stacklevel=2,
+        )
+        return None
