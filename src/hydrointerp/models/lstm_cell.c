@@ -41,22 +41,22 @@ static inline float sigmoid(float z) { return 1.0f / (1.0f + exp_approx(-z)); }
  * first   [n]  row of x_proj holding window r's first day; this step reads row first[r] + step
  * c, h    [n, u]  cell and hidden state, updated in place
  */
-void lstm_cell_step(float *restrict gates, const float *restrict x_proj,
-                    const int64_t *restrict first, int64_t step, int64_t n, int64_t u,
-                    float *restrict c, float *restrict h, int32_t threads)
+static void cell_row(float *restrict a, const float *restrict x, float *restrict c,
+                     float *restrict h, int64_t u)
+{
+    for (int64_t j = 0; j < 4 * u; j++)
+        a[j] = sigmoid(a[j] + x[j]);
+    for (int64_t j = 0; j < u; j++) {
+        const float cell = a[u + j] * c[j] + a[j] * (2.0f * a[2 * u + j] - 1.0f);
+        c[j] = cell;
+        h[j] = a[3 * u + j] * (2.0f * sigmoid(2.0f * cell) - 1.0f);
+    }
+}
+
+void lstm_cell_step(float *gates, const float *x_proj, const int64_t *first, int64_t step,
+                    int64_t n, int64_t u, float *c, float *h, int32_t threads)
 {
 #pragma omp parallel for schedule(static) num_threads(threads)
-    for (int64_t r = 0; r < n; r++) {
-        float *restrict a = gates + r * 4 * u;
-        const float *restrict x = x_proj + (first[r] + step) * 4 * u;
-        for (int64_t j = 0; j < 4 * u; j++)
-            a[j] = sigmoid(a[j] + x[j]);
-        float *restrict cr = c + r * u;
-        float *restrict hr = h + r * u;
-        for (int64_t j = 0; j < u; j++) {
-            const float cell = a[u + j] * cr[j] + a[j] * (2.0f * a[2 * u + j] - 1.0f);
-            cr[j] = cell;
-            hr[j] = a[3 * u + j] * (2.0f * sigmoid(2.0f * cell) - 1.0f);
-        }
-    }
+    for (int64_t r = 0; r < n; r++)
+        cell_row(gates + r * 4 * u, x_proj + (first[r] + step) * 4 * u, c + r * u, h + r * u, u);
 }
