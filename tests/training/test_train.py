@@ -13,8 +13,11 @@ from hydrointerp.models.saved import load_model
 from hydrointerp.training.batches import (
     batch_forward,
     epoch_batches,
+    evaluate_loss,
     masked_mse,
     naive_forward,
+    needed_days,
+    predict_indices,
 )
 from hydrointerp.training.config import TrainSettings, load_config, parse_config
 from hydrointerp.training.train import build_model, train_member
@@ -54,6 +57,27 @@ def test_shared_day_forward_equals_per_window_forward(windows, tiny_arch):
         torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-6)
 
 
+def test_evaluation_encodes_each_day_once_and_equals_per_window(windows, tiny_arch):
+    """predict_indices / evaluate_loss (shared days, window LSTM) equal model(x) per window."""
+    model = build_model(tiny_arch, 2).eval()
+    val = windows.splits["val"]
+    idx = np.concatenate([val[40:7:-3], val[:5], windows.splits["train"][:3]])  # any order, gaps
+    got = predict_indices(model, windows.frames, idx, windows.lookback, batch_size=7)
+    with torch.no_grad():
+        want = naive_forward(model, windows.frames, torch.from_numpy(idx), windows.lookback)
+    torch.testing.assert_close(got, want, rtol=1e-5, atol=1e-6)
+    days = needed_days(idx, windows.lookback, len(windows.frames))
+    covered = np.unique(idx[:, None] - windows.lookback + np.arange(windows.lookback))
+    np.testing.assert_array_equal(days, covered)
+    targets = windows.targets.clone()
+    targets[torch.from_numpy(idx[:4])] = float("nan")  # missing targets are left out
+    keep = torch.from_numpy(idx)
+    sq = (want - targets[keep]) ** 2
+    expected = float(sq[~torch.isnan(sq)].mean())
+    loss = evaluate_loss(model, windows.frames, targets, idx, windows.lookback)
+    assert loss == pytest.approx(expected, rel=1e-5)
+
+
 def test_masked_loss_gaps_do_not_change_gradients(windows, tiny_arch):
     model = build_model(tiny_arch, 2).eval()
     t = torch.from_numpy(windows.splits["train"][:32])
@@ -73,7 +97,7 @@ def test_masked_loss_gaps_do_not_change_gradients(windows, tiny_arch):
         torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-8)
     # and a different fill value under the gaps changes nothing
     other = target.masked_fill(gaps, 1e6)
-    assert float(masked_mse(pred2, torch.where(gaps, torch.nan, other))[0]) == float(loss)
+    assert float(masked_mse(pred2, torch.where(gaps, torch.nan, other))[0].detach()) == float(loss)
 
 
 def _weights(path):

@@ -105,17 +105,20 @@ def evaluate_loss(
     lookback: int,
     batch_size: int = 256,
 ) -> float:
-    """Masked MSE over all windows of ``indices`` (model in eval mode, contiguous batches)."""
-    model.eval()
-    idx = np.sort(np.asarray(indices, dtype=np.int64))
-    sse, count = 0.0, 0
-    for i in range(0, len(idx), batch_size):
-        t = torch.from_numpy(idx[i : i + batch_size])
-        pred = batch_forward(model, frames, t, lookback)
-        loss, n = masked_mse(pred, targets[t].to(pred.device))
-        sse += float(loss) * n
-        count += n
-    return sse / count if count else float("nan")
+    """Masked MSE over all windows of ``indices`` (eval mode; see :func:`predict_indices`)."""
+    idx = np.asarray(indices, dtype=np.int64)
+    pred = predict_indices(model, frames, idx, lookback, batch_size)
+    loss, n = masked_mse(pred, targets[torch.from_numpy(idx)].to(pred.dtype))
+    return float(loss) if n else float("nan")
+
+
+def needed_days(indices: np.ndarray, lookback: int, n_days: int) -> np.ndarray:
+    """Sorted distinct days that the windows of ``indices`` cover (each window's days are
+    consecutive in the result, because all of them are in it)."""
+    edges = np.zeros(n_days + 1, dtype=np.int64)
+    np.add.at(edges, indices - lookback, 1)
+    np.add.at(edges, indices, -1)
+    return np.flatnonzero(np.cumsum(edges)[:n_days] > 0)
 
 
 @torch.no_grad()
@@ -126,8 +129,17 @@ def predict_indices(
     lookback: int,
     batch_size: int = 256,
 ) -> torch.Tensor:
-    """Predictions ``[len(indices), n_out]`` (eval mode), in the order of ``indices``."""
+    """Predictions ``[len(indices), n_out]`` (eval mode, on the CPU), in the order of ``indices``.
+
+    Every distinct day is encoded once for all windows (not once per batch) and the windows run
+    through :meth:`CNNLSTM.predict_windows`; ``batch_size`` windows share an LSTM block.
+    """
     model.eval()
-    idx = torch.as_tensor(np.asarray(indices, dtype=np.int64))
-    outs = [batch_forward(model, frames, c, lookback).cpu() for c in idx.split(batch_size)]
-    return torch.cat(outs) if outs else torch.zeros(0, model.arch.n_out)
+    idx = np.asarray(indices, dtype=np.int64)
+    if not len(idx):
+        return torch.zeros(0, model.arch.n_out)
+    days = needed_days(idx, lookback, len(frames))
+    chunks = torch.from_numpy(days).split(128)
+    feats = torch.cat([model.encode_days(frames[c].to(model.device)) for c in chunks])
+    first = torch.from_numpy(np.searchsorted(days, idx - lookback))
+    return model.predict_windows(feats[None], first, lookback, batch_size)[0].cpu()
