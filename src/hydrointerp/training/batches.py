@@ -132,7 +132,9 @@ def predict_indices(
     """Predictions ``[len(indices), n_out]`` (eval mode, on the CPU), in the order of ``indices``.
 
     Every distinct day is encoded once for all windows (not once per batch) and the windows run
-    through :meth:`CNNLSTM.predict_windows`; ``batch_size`` windows share an LSTM block.
+    through :meth:`CNNLSTM.predict_windows`: on the CPU ``batch_size`` windows share an LSTM
+    block (small enough to stay in cache); on a GPU all windows form one block (there the
+    per-step kernel launches, not memory, bound the time).
     """
     model.eval()
     idx = np.asarray(indices, dtype=np.int64)
@@ -142,4 +144,5 @@ def predict_indices(
     chunks = torch.from_numpy(days).split(128)
     feats = torch.cat([model.encode_days(frames[c].to(model.device)) for c in chunks])
     first = torch.from_numpy(np.searchsorted(days, idx - lookback))
-    return model.predict_windows(feats[None], first, lookback, batch_size)[0].cpu()
+    block = batch_size if model.device.type == "cpu" else len(idx)
+    return model.predict_windows(feats[None], first, lookback, block)[0].cpu()
