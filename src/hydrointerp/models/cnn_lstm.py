@@ -15,6 +15,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from hydrointerp.models.compiled_lstm import compiled_applies, compiled_last_hidden
 from hydrointerp.models.window_lstm import window_last_hidden
 
 
@@ -160,7 +161,14 @@ class CNNLSTM(nn.Module):
         return torch.stack(hs, 1), torch.stack(cs, 1)
 
     def last_hidden(self, features: torch.Tensor) -> torch.Tensor:
-        """Last hidden state of the LSTM over ``features[B, T, F]`` (fused kernel)."""
+        """Last hidden state of the LSTM over ``features[B, T, F]``.
+
+        When gradients are needed on the CPU and the compiled kernel is available, forward and
+        backward run in C (:mod:`~hydrointerp.models.compiled_lstm`); otherwise ``nn.LSTM``
+        (oneDNN on CPU, cuDNN on GPU). Both agree to float32 rounding.
+        """
+        if torch.is_grad_enabled() and compiled_applies(self.lstm, features):
+            return compiled_last_hidden(self.lstm, features)
         _, (h, _) = self.lstm(features)
         return h[0]
 

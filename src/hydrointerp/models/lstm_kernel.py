@@ -40,19 +40,43 @@ class CellKernel:
 
     def __init__(self, library: Path) -> None:
         self.library = library
-        fn = ctypes.CDLL(str(library)).lstm_cell_step
-        ptr, i64 = ctypes.c_void_p, ctypes.c_int64
-        fn.argtypes = [ptr, ptr, ptr, i64, i64, i64, ptr, ptr, ctypes.c_int32]
-        fn.restype = None
-        self._fn = fn
+        lib = ctypes.CDLL(str(library))
+        p, i, i32 = ctypes.c_void_p, ctypes.c_int64, ctypes.c_int32
+        self._step = _declare(lib.lstm_cell_step, [p, p, p, i, i, i, p, p, i32])
+        self._forward = _declare(lib.lstm_train_forward, [p, p, i, i, i, p, p, p, p, i32])
+        self._backward = _declare(lib.lstm_train_backward, [p, p, p, p, p, i, i, i, p, p, i32])
 
     def step(self, gates, x_proj, first, step: int, c, h) -> None:
-        """Advance ``c, h [n, u]`` in place (all float32/int64, contiguous, on the CPU)."""
+        """Inference: advance ``c, h [n, u]`` one step in place (see ``lstm_cell_step``)."""
         n, u = h.shape
-        self._fn(
+        self._step(
             gates.data_ptr(), x_proj.data_ptr(), first.data_ptr(), step, n, u,
             c.data_ptr(), h.data_ptr(), torch.get_num_threads(),
         )  # fmt: skip
+
+    def train_forward(self, x_proj, w_hh_t, act, c, tanh_c, h) -> None:
+        """Training: every step of ``x_proj [n, T, 4u]``; fills ``act, c, tanh_c, h``."""
+        n, steps, _ = x_proj.shape
+        self._forward(
+            x_proj.data_ptr(), w_hh_t.data_ptr(), steps, n, h.shape[2], act.data_ptr(),
+            c.data_ptr(), tanh_c.data_ptr(), h.data_ptr(), torch.get_num_threads(),
+        )  # fmt: skip
+
+    def train_backward(self, act, c, tanh_c, w_hh, grad_h, dz) -> None:
+        """Training: gate gradients ``dz [n, T, 4u]`` from ``grad_h [n, u]`` (of the last h)."""
+        n, steps, _ = act.shape
+        threads = torch.get_num_threads()
+        work = torch.empty(threads, 4 * 6 * grad_h.shape[1])  # GROUP x (dh, dc, scratch dz)
+        self._backward(
+            act.data_ptr(), c.data_ptr(), tanh_c.data_ptr(), w_hh.data_ptr(), grad_h.data_ptr(),
+            steps, n, grad_h.shape[1], dz.data_ptr(), work.data_ptr(), threads,
+        )  # fmt: skip
+
+
+def _declare(fn, argtypes: list):  # noqa: ANN202
+    fn.argtypes = argtypes
+    fn.restype = None
+    return fn
 
 
 def cache_dir() -> Path:

@@ -1,0 +1,82 @@
+"""The compiled training LSTM (C forward and backward) against torch.nn.LSTM."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from torch import nn
+
+from hydrointerp.models import compiled_lstm, lstm_kernel
+from hydrointerp.models.cnn_lstm import CNNLSTM, Architecture
+from hydrointerp.models.compiled_lstm import compiled_applies, compiled_last_hidden
+
+pytestmark = pytest.mark.skipif(
+    lstm_kernel.cell_kernel() is None, reason="no compiled kernel (no C compiler here)"
+)
+
+
+def _lstm(inputs: int, units: int, scale: float, seed: int) -> nn.LSTM:
+    gen = torch.Generator().manual_seed(seed)
+    lstm = nn.LSTM(inputs, units, batch_first=True)
+    with torch.no_grad():
+        for w in lstm.parameters():
+            w.copy_(scale * torch.randn(w.shape, generator=gen))
+    return lstm
+
+
+def _grads(lstm: nn.LSTM, x: torch.Tensor, fn) -> tuple[torch.Tensor, ...]:
+    x = x.clone().requires_grad_()
+    out = fn(x)
+    weight = torch.linspace(-1.0, 2.0, out.shape[1])
+    (out * weight).sum().backward()
+    grads = tuple(p.grad.clone() for p in lstm.parameters())
+    lstm.zero_grad()
+    return (out.detach(), x.grad, *grads)
+
+
+@pytest.mark.parametrize(
+    ("windows", "steps", "inputs", "units", "scale"),
+    [
+        (64, 365, 32, 80, 0.15),  # the published LSTM, a batch of 64 year-long windows
+        (5, 17, 6, 9, 1.0),  # windows not a multiple of the group of 4; units not of 16
+        (1, 1, 3, 20, 3.0),  # one window, one step; large weights saturate the gates
+    ],
+)
+def test_values_and_gradients_equal_nn_lstm(windows, steps, inputs, units, scale) -> None:
+    lstm = _lstm(inputs, units, scale, seed=windows + steps)
+    x = 2.0 * torch.randn(windows, steps, inputs, generator=torch.Generator().manual_seed(1))
+    want = _grads(lstm, x, lambda v: lstm(v)[1][0][0])
+    got = _grads(lstm, x, lambda v: compiled_last_hidden(lstm, v))
+    names = ["h", "dx", "dW_ih", "dW_hh", "db_ih", "db_hh"]
+    for name, a, b in zip(names, got, want, strict=True):
+        assert float((a - b).abs().max()) <= 2e-5 * max(1.0, float(b.abs().max())), name
+    assert float(want[1].abs().max()) > 0.01  # gradients really flow back to the inputs
+
+
+def test_last_hidden_uses_it_for_training_only(monkeypatch) -> None:
+    model = CNNLSTM(Architecture(n_out=3, lstm_units=16))
+    feats = torch.randn(4, 30, 32, generator=torch.Generator().manual_seed(2))
+    calls = []
+    real = compiled_lstm.compiled_last_hidden
+
+    def counting(lstm, x):  # noqa: ANN001, ANN202
+        calls.append(x.shape)
+        return real(lstm, x)
+
+    monkeypatch.setattr("hydrointerp.models.cnn_lstm.compiled_last_hidden", counting)
+    trained = model.last_hidden(feats)
+    with torch.no_grad():
+        inferred = model.last_hidden(feats)
+    assert calls == [feats.shape]
+    torch.testing.assert_close(trained.detach(), inferred, rtol=0, atol=2e-6)
+
+
+def test_applies_only_where_it_can() -> None:
+    lstm = _lstm(3, 4, 1.0, seed=0)
+    x = torch.zeros(2, 5, 3)
+    assert compiled_applies(lstm, x)
+    assert not compiled_applies(lstm.double(), x.double())
+    assert not compiled_applies(nn.LSTM(3, 4, num_layers=2, batch_first=True), x)
+    assert not compiled_applies(nn.LSTM(3, 4, batch_first=False), x)
+    assert not compiled_applies(nn.LSTM(3, 4, batch_first=True, bidirectional=True), x)
+    assert not compiled_applies(lstm, torch.zeros(2, 0, 3))
