@@ -45,6 +45,8 @@ class CellKernel:
         self._step = _declare(lib.lstm_cell_step, [p, p, p, i, i, i, p, p, i32])
         self._forward = _declare(lib.lstm_train_forward, [p, p, i, i, i, p, p, p, p, i32])
         self._backward = _declare(lib.lstm_train_backward, [p, p, p, p, p, i, i, i, p, p, i32])
+        self._work_floats = lib.lstm_train_work_floats
+        self._work_floats.argtypes, self._work_floats.restype = [i], i
 
     def step(self, gates, x_proj, first, step: int, c, h) -> None:
         """Inference: advance ``c, h [n, u]`` one step in place (see ``lstm_cell_step``)."""
@@ -66,7 +68,7 @@ class CellKernel:
         """Training: gate gradients ``dz [n, T, 4u]`` from ``grad_h [n, u]`` (of the last h)."""
         n, steps, _ = act.shape
         threads = torch.get_num_threads()
-        work = torch.empty(threads, 4 * 6 * grad_h.shape[1])  # GROUP x (dh, dc, scratch dz)
+        work = torch.empty(threads, self._work_floats(grad_h.shape[1]))
         self._backward(
             act.data_ptr(), c.data_ptr(), tanh_c.data_ptr(), w_hh.data_ptr(), grad_h.data_ptr(),
             steps, n, grad_h.shape[1], dz.data_ptr(), work.data_ptr(), threads,
