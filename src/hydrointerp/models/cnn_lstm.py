@@ -16,6 +16,7 @@ import torch
 from torch import nn
 
 from hydrointerp.models.compiled_lstm import compiled_applies, compiled_last_hidden
+from hydrointerp.models.max_pooled_conv import max_pooled_conv, max_pooled_conv_applies
 from hydrointerp.models.window_lstm import window_last_hidden
 
 
@@ -130,13 +131,29 @@ class CNNLSTM(nn.Module):
         return self.head.weight.device
 
     def encode_days(self, frames: torch.Tensor) -> torch.Tensor:
-        """The time-distributed CNN alone: ``frames[D, H, W, C] -> features[D, F]``."""
-        z = self.cnn(frames.permute(0, 3, 1, 2))
+        """The time-distributed CNN alone: ``frames[D, H, W, C] -> features[D, F]``.
+
+        When gradients are needed, the published global max-pool's last convolution takes its
+        backward pass at the maxima only (:mod:`~hydrointerp.models.max_pooled_conv`).
+        """
+        x = frames.permute(0, 3, 1, 2)
+        if self._pool_at_maxima(x):
+            feats = max_pooled_conv(self.cnn[-2], self.cnn[:-2](x))
+            return feats if self.day_proj is None else self.day_proj(feats)
+        z = self.cnn(x)
         if self.arch.spatial_pool is None:
             feats = torch.amax(z, dim=(2, 3))
         else:
             feats = nn.functional.adaptive_max_pool2d(z, self.arch.spatial_pool).flatten(1)
         return feats if self.day_proj is None else self.day_proj(feats)
+
+    def _pool_at_maxima(self, x: torch.Tensor) -> bool:
+        return (
+            torch.is_grad_enabled()
+            and self.arch.spatial_pool is None
+            and isinstance(self.cnn[-1], nn.ReLU)
+            and max_pooled_conv_applies(self.cnn[-2], x)
+        )
 
     def run_lstm(self, features: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Run the LSTM step by step from zero state.

@@ -258,3 +258,57 @@ void lstm_train_backward(const float *act, const float *c, const float *tanh_c,
         }
     }
 }
+
+/*
+ * Backward of relu(conv2d(x)) max-pooled over the whole grid, at the maxima only
+ * (hydrointerp.models.max_pooled_conv): stride 1, odd kernel, same-size zero padding.
+ *
+ * x      [n, h, w, ci]  the convolution's input, channels last
+ * weight [co, kh, kw, ci]
+ * where  [n, co]  flat cell (row * w + col) of each maximum;  g [n, co] its gradient (0 where the
+ *                 maximum is not positive: the ReLU passes nothing there)
+ * dx     [n, h, w, ci]  out, zeroed by the caller
+ * dw     [threads, co, kh, kw, ci]  out: per-thread partial sums, zeroed by the caller
+ */
+void max_conv_backward(const float *x, const float *weight, const int64_t *where, const float *g,
+                       int64_t n, int64_t h, int64_t w, int64_t ci, int64_t co, int64_t kh,
+                       int64_t kw, float *dx, float *dw, int32_t threads)
+{
+#pragma omp parallel num_threads(threads)
+    {
+        int me = 0;
+#ifdef _OPENMP
+        me = omp_get_thread_num();
+#endif
+        float *mine = dw + (int64_t)me * co * kh * kw * ci;
+#pragma omp for schedule(static)
+        for (int64_t d = 0; d < n; d++) {
+            for (int64_t c = 0; c < co; c++) {
+                const float gc = g[d * co + c];
+                if (gc == 0.0f)
+                    continue;
+                const int64_t row = where[d * co + c] / w, col = where[d * co + c] % w;
+                for (int64_t a = 0; a < kh; a++) {
+                    const int64_t y = row + a - kh / 2;
+                    if (y < 0 || y >= h)
+                        continue;
+                    for (int64_t b = 0; b < kw; b++) {
+                        const int64_t xx = col + b - kw / 2;
+                        if (xx < 0 || xx >= w)
+                            continue;
+                        const int64_t cell = ((d * h + y) * w + xx) * ci;
+                        const int64_t tap = ((c * kh + a) * kw + b) * ci;
+                        const float *restrict xs = x + cell;
+                        const float *restrict ws = weight + tap;
+                        float *restrict dxs = dx + cell;
+                        float *restrict dws = mine + tap;
+                        for (int64_t i = 0; i < ci; i++) {
+                            dws[i] += gc * xs[i];
+                            dxs[i] += gc * ws[i];
+                        }
+                    }
+                }
+            }
+        }
+    }
+}

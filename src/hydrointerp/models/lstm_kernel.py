@@ -45,6 +45,9 @@ class CellKernel:
         self._step = _declare(lib.lstm_cell_step, [p, p, p, i, i, i, p, p, i32])
         self._forward = _declare(lib.lstm_train_forward, [p, p, i, i, i, p, p, p, p, i32])
         self._backward = _declare(lib.lstm_train_backward, [p, p, p, p, p, i, i, i, p, p, i32])
+        self._max_conv = _declare(
+            lib.max_conv_backward, [p, p, p, p, i, i, i, i, i, i, i, p, p, i32]
+        )
         self._work_floats = lib.lstm_train_work_floats
         self._work_floats.argtypes, self._work_floats.restype = [i], i
 
@@ -73,6 +76,19 @@ class CellKernel:
             act.data_ptr(), c.data_ptr(), tanh_c.data_ptr(), w_hh.data_ptr(), grad_h.data_ptr(),
             steps, n, grad_h.shape[1], dz.data_ptr(), work.data_ptr(), threads,
         )  # fmt: skip
+
+    def max_conv_backward(self, x, weight, where, g):  # noqa: ANN001, ANN201
+        """``(dx [n, h, w, ci], dweight [co, kh, kw, ci])`` at the maxima, channels last."""
+        n, h, w, ci = x.shape
+        co, kh, kw, _ = weight.shape
+        threads = torch.get_num_threads()
+        dx = torch.zeros_like(x)
+        dw = x.new_zeros(threads, co, kh, kw, ci)
+        self._max_conv(
+            x.data_ptr(), weight.data_ptr(), where.data_ptr(), g.data_ptr(), n, h, w, ci, co, kh,
+            kw, dx.data_ptr(), dw.data_ptr(), threads,
+        )  # fmt: skip
+        return dx, dw.sum(0)
 
 
 def _declare(fn, argtypes: list):  # noqa: ANN202
