@@ -8,8 +8,9 @@ the naive one on ``--naive-batches`` batches and scaled to the epoch. Prints the
 
 Part 2 (published configuration: 226 stations, 12x32 grid, 7671 training windows of 365 days,
 3652 validation windows, batch 64): seconds per epoch of the shared-day path, measured on
-``--published-batches`` batches and scaled, plus the whole validation pass (inputs are random;
-cost does not depend on values).
+``--published-rounds`` rounds of ``--published-batches`` batches each and scaled from the fastest
+round (this shared VM's speed drifts by ~20 % for minutes at a time), plus the whole validation
+pass (inputs are random; cost does not depend on values).
 
 Run: ``.venv/bin/python benchmarks/train_epoch.py`` (2 threads, CPU); ``--device cuda
 --skip-virtual`` times the published epoch on a GPU.
@@ -125,23 +126,33 @@ def time_published(args) -> float:
     model = build_model(Architecture(n_out=n_st), 0).to(args.device).train()
     opt = _adam(model)
     batches = epoch_batches(train_idx, 64, "blocks", np.random.default_rng(0))
-    k = min(args.published_batches, len(batches))
+    k = min(args.published_batches, (len(batches) - 1) // args.published_rounds)
     _step(model, opt, batch_forward, frames, targets, batches[0], lookback, 0)  # warm-up
-    start = time.perf_counter()
-    for i, b in enumerate(batches[1 : k + 1]):
-        _step(model, opt, batch_forward, frames, targets, b, lookback, i)
-    _sync(args.device)
-    t_train = (time.perf_counter() - start) * len(batches) / k
-    start = time.perf_counter()
-    evaluate_loss(model, frames, targets, val_idx, lookback, 256)  # each day encoded once
-    _sync(args.device)
-    t_val = time.perf_counter() - start
+    rounds = []  # this VM's speed drifts by ~20 % for minutes at a time: keep the fastest round
+    for r in range(args.published_rounds):
+        start = time.perf_counter()
+        for i, b in enumerate(batches[1 + r * k : 1 + (r + 1) * k]):
+            _step(model, opt, batch_forward, frames, targets, b, lookback, i)
+        _sync(args.device)
+        rounds.append((time.perf_counter() - start) * len(batches) / k)
+    t_train = min(rounds)
+    vals = []
+    for _ in range(2):
+        start = time.perf_counter()
+        evaluate_loss(model, frames, targets, val_idx, lookback, 256)  # each day encoded once
+        _sync(args.device)
+        vals.append(time.perf_counter() - start)
+    t_val = min(vals)
     print(
         f"published configuration: {n_train} training windows ({len(batches)} batches), "
         f"{n_val} validation windows, 226 stations, 12x32 grid, device {args.device}"
     )
-    print(f"  training:   {t_train:.1f} s/epoch (measured on {k} batches, scaled)")
-    print(f"  validation: {t_val:.1f} s/epoch (measured, all {len(val_idx)} windows)")
+    each = ", ".join(f"{t:.1f}" for t in rounds)
+    print(
+        f"  training:   {t_train:.1f} s/epoch (fastest of {len(rounds)} rounds of {k} batches, "
+        f"scaled; rounds: {each})"
+    )
+    print(f"  validation: {t_val:.1f} s/epoch (all {len(val_idx)} windows, best of 2)")
     print(f"  total:      {t_train + t_val:.1f} s/epoch (target <= 30 s)")
     return t_train + t_val
 
@@ -151,7 +162,8 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--check-batches", type=int, default=2)
     parser.add_argument("--naive-batches", type=int, default=2)
-    parser.add_argument("--published-batches", type=int, default=8)
+    parser.add_argument("--published-batches", type=int, default=12)
+    parser.add_argument("--published-rounds", type=int, default=3)
     parser.add_argument("--device", default="cpu", help="device of the published-epoch timing")
     parser.add_argument("--skip-virtual", action="store_true", help="only time the published epoch")
     args = parser.parse_args()
