@@ -11,6 +11,7 @@ import h5py
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 from sklearn.cluster import AgglomerativeClustering
 
 PUBLISHED_SIZES = {0: 52, 1: 62, 2: 34, 3: 12, 4: 39, 5: 27}
@@ -141,3 +142,18 @@ def ref() -> SimpleNamespace:
     return SimpleNamespace(
         read=read_keras_numpy, encode=numpy_encode, predict=numpy_predict, nse=nse
     )
+
+
+@pytest.fixture
+def random_lstm():
+    """Factory ``(inputs, units, seed, scale=1.0) -> nn.LSTM`` with N(0, scale^2) weights."""
+
+    def make(inputs: int, units: int, seed: int, scale: float = 1.0) -> torch.nn.LSTM:
+        gen = torch.Generator().manual_seed(seed)
+        lstm = torch.nn.LSTM(inputs, units, batch_first=True)
+        with torch.no_grad():
+            for w in lstm.parameters():
+                w.copy_(scale * torch.randn(w.shape, generator=gen))
+        return lstm
+
+    return make

@@ -15,15 +15,6 @@ pytestmark = pytest.mark.skipif(
 )
 
 
-def _lstm(inputs: int, units: int, scale: float, seed: int) -> nn.LSTM:
-    gen = torch.Generator().manual_seed(seed)
-    lstm = nn.LSTM(inputs, units, batch_first=True)
-    with torch.no_grad():
-        for w in lstm.parameters():
-            w.copy_(scale * torch.randn(w.shape, generator=gen))
-    return lstm
-
-
 def _grads(lstm: nn.LSTM, x: torch.Tensor, fn) -> tuple[torch.Tensor, ...]:
     x = x.clone().requires_grad_()
     out = fn(x)
@@ -42,8 +33,10 @@ def _grads(lstm: nn.LSTM, x: torch.Tensor, fn) -> tuple[torch.Tensor, ...]:
         (1, 1, 3, 20, 3.0),  # one window, one step; large weights saturate the gates
     ],
 )
-def test_values_and_gradients_equal_nn_lstm(windows, steps, inputs, units, scale) -> None:
-    lstm = _lstm(inputs, units, scale, seed=windows + steps)
+def test_values_and_gradients_equal_nn_lstm(
+    random_lstm, windows, steps, inputs, units, scale
+) -> None:
+    lstm = random_lstm(inputs, units, seed=windows + steps, scale=scale)
     x = 2.0 * torch.randn(windows, steps, inputs, generator=torch.Generator().manual_seed(1))
     want = _grads(lstm, x, lambda v: lstm(v)[1][0][0])
     got = _grads(lstm, x, lambda v: compiled_last_hidden(lstm, v))
@@ -71,8 +64,8 @@ def test_last_hidden_uses_it_for_training_only(monkeypatch) -> None:
     torch.testing.assert_close(trained.detach(), inferred, rtol=0, atol=2e-6)
 
 
-def test_applies_only_where_it_can() -> None:
-    lstm = _lstm(3, 4, 1.0, seed=0)
+def test_applies_only_where_it_can(random_lstm) -> None:
+    lstm = random_lstm(3, 4, seed=0)
     x = torch.zeros(2, 5, 3)
     assert compiled_applies(lstm, x)
     assert not compiled_applies(lstm.double(), x.double())

@@ -25,15 +25,6 @@ def _fresh_kernel_cache():
     lstm_kernel.cell_kernel.cache_clear()
 
 
-def _random_lstm(inputs: int, units: int, seed: int, scale: float = 1.0) -> nn.LSTM:
-    gen = torch.Generator().manual_seed(seed)
-    lstm = nn.LSTM(inputs, units, batch_first=True)
-    with torch.no_grad():
-        for w in lstm.parameters():
-            w.copy_(scale * torch.randn(w.shape, generator=gen))
-    return lstm
-
-
 def _reference(lstm: nn.LSTM, feats: torch.Tensor, first: torch.Tensor, lookback: int):
     idx = first[:, None] + torch.arange(lookback)[None, :]
     windows = feats[:, idx].reshape(-1, lookback, feats.shape[-1])
@@ -43,8 +34,10 @@ def _reference(lstm: nn.LSTM, feats: torch.Tensor, first: torch.Tensor, lookback
 
 @pytest.mark.parametrize("compiled", CELLS)
 @pytest.mark.parametrize("chunk", [1, 7, 1024])
-def test_equals_nn_lstm_for_any_windows_and_chunking(chunk: int, compiled: bool) -> None:
-    lstm = _random_lstm(6, 9, seed=3)  # large weights: saturated gates too
+def test_equals_nn_lstm_for_any_windows_and_chunking(
+    random_lstm, chunk: int, compiled: bool
+) -> None:
+    lstm = random_lstm(6, 9, seed=3)  # large weights: saturated gates too
     feats = 3 * torch.randn(4, 50, 6, generator=torch.Generator().manual_seed(4))
     first = torch.tensor([0, 13, 2, 30, 30, 5])  # unordered, repeated, not consecutive
     with torch.inference_mode():
@@ -56,9 +49,9 @@ def test_equals_nn_lstm_for_any_windows_and_chunking(chunk: int, compiled: bool)
 
 
 @pytest.mark.parametrize("compiled", CELLS)
-def test_long_windows_and_extreme_inputs(compiled: bool) -> None:
+def test_long_windows_and_extreme_inputs(random_lstm, compiled: bool) -> None:
     """A year-long window of 80 units as published, and inputs far past exp's float range."""
-    lstm = _random_lstm(32, 80, seed=5, scale=0.15)
+    lstm = random_lstm(32, 80, seed=5, scale=0.15)
     feats = torch.randn(1, 400, 32, generator=torch.Generator().manual_seed(6))
     feats[0, 100:110] *= 1000.0  # pre-activations of +-1e4: every gate pinned at 0 or 1
     first = torch.arange(0, 36, 5)
@@ -82,11 +75,13 @@ def test_the_compiled_cell_builds_wherever_a_compiler_is_found(tmp_path, monkeyp
     assert lstm_kernel.cell_kernel().library.stat().st_mtime_ns == built  # reused, not rebuilt
 
 
-def test_switched_off_or_failed_build_falls_back_to_the_pytorch_cell(tmp_path, monkeypatch) -> None:
+def test_switched_off_or_failed_build_falls_back_to_the_pytorch_cell(
+    random_lstm, tmp_path, monkeypatch
+) -> None:
     monkeypatch.setenv(lstm_kernel.CACHE_ENV, str(tmp_path))
     monkeypatch.setenv(lstm_kernel.SWITCH_ENV, "0")
     assert lstm_kernel.cell_kernel() is None
-    lstm = _random_lstm(3, 4, seed=1)
+    lstm = random_lstm(3, 4, seed=1)
     with pytest.raises(RuntimeError, match="compiled LSTM cell is not available"):
         window_last_hidden(lstm, torch.zeros(1, 10, 3), torch.tensor([0]), 5, compiled=True)
     lstm_kernel.cell_kernel.cache_clear()
@@ -103,8 +98,8 @@ def test_switched_off_or_failed_build_falls_back_to_the_pytorch_cell(tmp_path, m
     assert list(tmp_path.iterdir()) == []  # the failed build left nothing behind
 
 
-def test_compiled_cell_refuses_other_dtypes() -> None:
-    lstm = _random_lstm(3, 4, seed=1).double()
+def test_compiled_cell_refuses_other_dtypes(random_lstm) -> None:
+    lstm = random_lstm(3, 4, seed=1).double()
     with pytest.raises(RuntimeError, match="float32 on the CPU"):
         window_last_hidden(
             lstm, torch.zeros(1, 10, 3, dtype=torch.float64), torch.tensor([0]), 5, compiled=True

@@ -36,6 +36,16 @@ static inline float exp_approx(float x)
     return p * scale;
 }
 
+/* this thread's number in the enclosing parallel region (its slice of per-thread scratch) */
+static int thread_id(void)
+{
+#ifdef _OPENMP
+    return omp_get_thread_num();
+#else
+    return 0;
+#endif
+}
+
 static inline float sigmoid(float z) { return 1.0f / (1.0f + exp_approx(-z)); }
 
 /*
@@ -245,11 +255,7 @@ void lstm_train_backward(const float *act, const float *c, const float *tanh_c,
 {
 #pragma omp parallel num_threads(threads)
     {
-        int me = 0;
-#ifdef _OPENMP
-        me = omp_get_thread_num();
-#endif
-        float *mine = work + (int64_t)me * lstm_train_work_floats(u);
+        float *mine = work + (int64_t)thread_id() * lstm_train_work_floats(u);
 #pragma omp for schedule(static)
         for (int64_t first = 0; first < n; first += GROUP) {
             int64_t r[GROUP];
@@ -276,11 +282,7 @@ void max_conv_backward(const float *x, const float *weight, const int64_t *where
 {
 #pragma omp parallel num_threads(threads)
     {
-        int me = 0;
-#ifdef _OPENMP
-        me = omp_get_thread_num();
-#endif
-        float *mine = dw + (int64_t)me * co * kh * kw * ci;
+        float *mine = dw + (int64_t)thread_id() * co * kh * kw * ci;
 #pragma omp for schedule(static)
         for (int64_t d = 0; d < n; d++) {
             for (int64_t c = 0; c < co; c++) {
