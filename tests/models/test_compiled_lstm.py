@@ -73,3 +73,13 @@ def test_applies_only_where_it_can(random_lstm) -> None:
     assert not compiled_applies(nn.LSTM(3, 4, batch_first=False), x)
     assert not compiled_applies(nn.LSTM(3, 4, batch_first=True, bidirectional=True), x)
     assert not compiled_applies(lstm, torch.zeros(2, 0, 3))
+
+
+def test_input_gradients_alone_for_attributions(random_lstm) -> None:
+    """Frozen weights (as in Captum attributions): only the input gradient is formed, and right."""
+    lstm = random_lstm(4, 6, seed=3).requires_grad_(False)
+    x = torch.randn(3, 7, 4, generator=torch.Generator().manual_seed(3))
+    got = torch.autograd.grad(compiled_last_hidden(lstm, x.requires_grad_()).sum(), x)[0]
+    want = torch.autograd.grad(lstm(x)[1][0][0].sum(), x)[0]
+    torch.testing.assert_close(got, want, rtol=1e-5, atol=1e-6)
+    assert all(p.grad is None for p in lstm.parameters())

@@ -44,11 +44,13 @@ class _CompiledLastHidden(torch.autograd.Function):
         dz = torch.empty_like(act)
         ctx.kernel.train_backward(act, c, tanh_c, w_hh.contiguous(), grad_h.contiguous(), dz)
         flat = dz.reshape(n * steps, -1)
-        d_bias = flat.sum(0)
-        d_x = (flat @ w_ih).reshape(n, steps, -1)
-        d_w_ih = flat.T @ x.reshape(n * steps, -1)
-        d_w_hh = flat.T @ h[:, :steps].reshape(n * steps, -1)
-        return d_x, d_w_ih, d_w_hh, d_bias, d_bias.clone(), None
+        need_x, need_w_ih, need_w_hh, need_b_ih, need_b_hh, _ = ctx.needs_input_grad
+        d_x = (flat @ w_ih).reshape(n, steps, -1) if need_x else None  # e.g. attributions
+        d_w_ih = flat.T @ x.reshape(n * steps, -1) if need_w_ih else None
+        d_w_hh = flat.T @ h[:, :steps].reshape(n * steps, -1) if need_w_hh else None
+        d_bias = flat.sum(0) if need_b_ih or need_b_hh else None
+        d_b_hh = d_bias.clone() if need_b_hh else None
+        return d_x, d_w_ih, d_w_hh, d_bias if need_b_ih else None, d_b_hh, None
 
 
 def compiled_applies(lstm: nn.LSTM, x: torch.Tensor) -> bool:
