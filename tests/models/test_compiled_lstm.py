@@ -6,12 +6,12 @@ import pytest
 import torch
 from torch import nn
 
-from hydrointerp.models import compiled_lstm, lstm_kernel
+from hydrointerp.models import compiled_lstm, cpu_kernels
 from hydrointerp.models.cnn_lstm import CNNLSTM, Architecture
 from hydrointerp.models.compiled_lstm import compiled_applies, compiled_last_hidden
 
 pytestmark = pytest.mark.skipif(
-    lstm_kernel.cell_kernel() is None, reason="no compiled kernel (no C compiler here)"
+    cpu_kernels.cpu_kernels() is None, reason="no compiled kernel (no C compiler here)"
 )
 
 

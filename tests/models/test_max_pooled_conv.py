@@ -6,12 +6,12 @@ import pytest
 import torch
 from torch import nn
 
-from hydrointerp.models import lstm_kernel
+from hydrointerp.models import cpu_kernels
 from hydrointerp.models.cnn_lstm import CNNLSTM, Architecture
 from hydrointerp.models.max_pooled_conv import max_pooled_conv, max_pooled_conv_applies
 
 pytestmark = pytest.mark.skipif(
-    lstm_kernel.cell_kernel() is None, reason="no compiled kernel (no C compiler here)"
+    cpu_kernels.cpu_kernels() is None, reason="no compiled kernel (no C compiler here)"
 )
 
 

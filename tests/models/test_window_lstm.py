@@ -1,6 +1,6 @@
 """The window LSTM (cached day projections, sigmoid-only cell) equals torch.nn.LSTM.
 
-Both cells are checked: the PyTorch one and the compiled one (lstm_kernel), which must build
+Both cells are checked: the PyTorch one and the compiled one (cpu_kernels), which must build
 wherever a C compiler is found.
 """
 
@@ -13,7 +13,7 @@ import pytest
 import torch
 from torch import nn
 
-from hydrointerp.models import lstm_kernel
+from hydrointerp.models import cpu_kernels
 from hydrointerp.models.window_lstm import window_last_hidden
 
 CELLS = [False, True]  # compiled=False: the PyTorch cell; True: the compiled one
@@ -21,15 +21,15 @@ CELLS = [False, True]  # compiled=False: the PyTorch cell; True: the compiled on
 
 def _need_kernel(compiled: bool) -> None:
     """Skip the compiled variant where there is no kernel (no compiler, or switched off)."""
-    if compiled and lstm_kernel.cell_kernel() is None:
+    if compiled and cpu_kernels.cpu_kernels() is None:
         pytest.skip("no compiled kernel here: the PyTorch cell is what runs")
 
 
 @pytest.fixture(autouse=True)
 def _fresh_kernel_cache():
-    lstm_kernel.cell_kernel.cache_clear()
+    cpu_kernels.cpu_kernels.cache_clear()
     yield
-    lstm_kernel.cell_kernel.cache_clear()
+    cpu_kernels.cpu_kernels.cache_clear()
 
 
 def _reference(lstm: nn.LSTM, feats: torch.Tensor, first: torch.Tensor, lookback: int):
@@ -72,32 +72,32 @@ def test_long_windows_and_extreme_inputs(random_lstm, compiled: bool) -> None:
 
 
 def test_the_compiled_cell_builds_wherever_a_compiler_is_found(tmp_path, monkeypatch) -> None:
-    monkeypatch.setenv(lstm_kernel.CACHE_ENV, str(tmp_path))
-    if lstm_kernel._compiler() is None or os.environ.get(lstm_kernel.SWITCH_ENV) == "0":
+    monkeypatch.setenv(cpu_kernels.CACHE_ENV, str(tmp_path))
+    if cpu_kernels._compiler() is None or os.environ.get(cpu_kernels.SWITCH_ENV) == "0":
         pytest.skip("no C compiler on this machine (or switched off): the PyTorch cell is used")
-    kernel = lstm_kernel.cell_kernel()
+    kernel = cpu_kernels.cpu_kernels()
     assert kernel is not None
-    assert kernel.library.parent == tmp_path and kernel.library.name.startswith("lstm_cell-")
+    assert kernel.library.parent == tmp_path and kernel.library.name.startswith("cpu_kernels-")
     assert [p.name for p in tmp_path.iterdir()] == [kernel.library.name]  # no temporary left
     built = kernel.library.stat().st_mtime_ns
-    lstm_kernel.cell_kernel.cache_clear()
-    assert lstm_kernel.cell_kernel().library.stat().st_mtime_ns == built  # reused, not rebuilt
+    cpu_kernels.cpu_kernels.cache_clear()
+    assert cpu_kernels.cpu_kernels().library.stat().st_mtime_ns == built  # reused, not rebuilt
 
 
 def test_switched_off_or_failed_build_falls_back_to_the_pytorch_cell(
     random_lstm, tmp_path, monkeypatch
 ) -> None:
-    monkeypatch.setenv(lstm_kernel.CACHE_ENV, str(tmp_path))
-    monkeypatch.setenv(lstm_kernel.SWITCH_ENV, "0")
-    assert lstm_kernel.cell_kernel() is None
+    monkeypatch.setenv(cpu_kernels.CACHE_ENV, str(tmp_path))
+    monkeypatch.setenv(cpu_kernels.SWITCH_ENV, "0")
+    assert cpu_kernels.cpu_kernels() is None
     lstm = random_lstm(3, 4, seed=1)
     with pytest.raises(RuntimeError, match="compiled LSTM cell is not available"):
         window_last_hidden(lstm, torch.zeros(1, 10, 3), torch.tensor([0]), 5, compiled=True)
-    lstm_kernel.cell_kernel.cache_clear()
-    monkeypatch.setenv(lstm_kernel.SWITCH_ENV, "1")
+    cpu_kernels.cpu_kernels.cache_clear()
+    monkeypatch.setenv(cpu_kernels.SWITCH_ENV, "1")
     monkeypatch.setenv("CC", "false")  # a "compiler" that always fails
     with pytest.warns(RuntimeWarning, match="could not be built"):
-        assert lstm_kernel.cell_kernel() is None
+        assert cpu_kernels.cpu_kernels() is None
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # reported once, not on every call
         got = window_last_hidden(lstm, torch.ones(1, 10, 3), torch.tensor([0, 2]), 5)
@@ -131,7 +131,7 @@ def test_empty_window_list_and_unsupported_lstm() -> None:
 
 def test_compiled_step_activations_to_float32_rounding() -> None:
     """One step against float64: sigmoid and tanh to 3e-7 over [-40, 40] (and clamped beyond)."""
-    kernel = lstm_kernel.cell_kernel()
+    kernel = cpu_kernels.cpu_kernels()
     if kernel is None:
         pytest.skip("no compiled cell on this machine")
     u = 8001

@@ -2,7 +2,7 @@
 
 Training the published model spent about as long in ``nn.LSTM`` (oneDNN) as in the CNN: with 64
 windows a step's matrix products are small, and each step pays for a dozen library calls. Here
-the windows' recurrences run in C (:mod:`hydrointerp.models.lstm_kernel`), each thread taking
+the windows' recurrences run in C (:mod:`hydrointerp.models.cpu_kernels`), each thread taking
 whole windows through all steps with no synchronisation; the products that batch well stay in
 PyTorch's BLAS: the input projection of every window-step before the loop, and the weight and
 input gradients as three matrix products after it. Gradients equal ``nn.LSTM``'s to float32
@@ -17,14 +17,14 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from hydrointerp.models.lstm_kernel import CellKernel, cell_kernel
+from hydrointerp.models.cpu_kernels import CpuKernels, cpu_kernels
 
 
 class _CompiledLastHidden(torch.autograd.Function):
     """``h_T`` of a zero-state LSTM over ``x [n, T, F]``."""
 
     @staticmethod
-    def forward(ctx, x, w_ih, w_hh, b_ih, b_hh, kernel: CellKernel):  # noqa: ANN001, ANN205
+    def forward(ctx, x, w_ih, w_hh, b_ih, b_hh, kernel: CpuKernels):  # noqa: ANN001, ANN205
         n, steps, _ = x.shape
         u = w_hh.shape[1]
         x_proj = torch.addmm(b_ih + b_hh, x.reshape(n * steps, -1), w_ih.T).reshape(n, steps, -1)
@@ -65,7 +65,7 @@ def compiled_applies(lstm: nn.LSTM, x: torch.Tensor) -> bool:
         and lstm.bias
         and lstm.proj_size == 0
         and x.shape[1] > 0
-        and cell_kernel() is not None
+        and cpu_kernels() is not None
     )
 
 
@@ -75,7 +75,7 @@ def compiled_last_hidden(lstm: nn.LSTM, x: torch.Tensor) -> torch.Tensor:
     Differentiable with respect to ``x`` and the LSTM's weights; check :func:`compiled_applies`
     first.
     """
-    kernel = cell_kernel()
+    kernel = cpu_kernels()
     if kernel is None:
         raise RuntimeError("the compiled LSTM cell is not available on this machine")
     weights = (lstm.weight_ih_l0, lstm.weight_hh_l0, lstm.bias_ih_l0, lstm.bias_hh_l0)

@@ -4,7 +4,7 @@ The published CNN ends with a 3x3 convolution, a ReLU and a max over the whole g
 keeps one number per filter. The gradient of that max is zero everywhere but at the cell that
 holds it, so the convolution's backward pass only needs the 3x3 input patch around each maximum:
 32 patches per day instead of a dense transposed convolution over the 6 x 16 grid. The scatter
-runs in C (:mod:`hydrointerp.models.lstm_kernel`); the dense backward of this layer was ~20 ms
+runs in C (:mod:`hydrointerp.models.cpu_kernels`); the dense backward of this layer was ~20 ms
 of a ~280 ms published training batch on 2 cores.
 
 Ties (several cells equal to a positive maximum, e.g. a constant input field) share the gradient
@@ -18,14 +18,14 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from hydrointerp.models.lstm_kernel import CellKernel, cell_kernel
+from hydrointerp.models.cpu_kernels import CpuKernels, cpu_kernels
 
 
 class _MaxPooledConv(torch.autograd.Function):
     """``relu(conv2d(x, w, b, padding)).amax((2, 3))`` for a stride-1, same-size convolution."""
 
     @staticmethod
-    def forward(ctx, x, weight, bias, padding, kernel: CellKernel):  # noqa: ANN001, ANN205
+    def forward(ctx, x, weight, bias, padding, kernel: CpuKernels):  # noqa: ANN001, ANN205
         y = F.conv2d(x, weight, bias, padding=padding).relu_()
         flat = y.flatten(2)
         feats, where = flat.max(dim=2)
@@ -71,7 +71,7 @@ def max_pooled_conv_applies(conv: nn.Module, x: torch.Tensor) -> bool:
         and conv.padding_mode == "zeros"
         and all(k % 2 == 1 for k in conv.kernel_size)
         and conv.padding == tuple(k // 2 for k in conv.kernel_size)
-        and cell_kernel() is not None
+        and cpu_kernels() is not None
     )
 
 
@@ -80,4 +80,4 @@ def max_pooled_conv(conv: nn.Conv2d, x: torch.Tensor) -> torch.Tensor:
 
     Check :func:`max_pooled_conv_applies` first.
     """
-    return _MaxPooledConv.apply(x, conv.weight, conv.bias, conv.padding, cell_kernel())
+    return _MaxPooledConv.apply(x, conv.weight, conv.bias, conv.padding, cpu_kernels())

@@ -11,7 +11,7 @@ covers all four gates, and the cell state is carried doubled (``k = 2 c``) so th
 needs no extra scaling. The result equals ``torch.nn.LSTM`` to float32 rounding (about 1e-6).
 
 On the CPU, when a C compiler is available, the element-wise part of each step runs in one
-compiled pass instead (:mod:`hydrointerp.models.lstm_kernel`); the PyTorch cell remains for GPUs,
+compiled pass instead (:mod:`hydrointerp.models.cpu_kernels`); the PyTorch cell remains for GPUs,
 machines without a compiler and as the reference the kernel is tested against.
 """
 
@@ -20,7 +20,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from hydrointerp.models.lstm_kernel import CellKernel, cell_kernel
+from hydrointerp.models.cpu_kernels import CpuKernels, cpu_kernels
 
 
 def _scaled_weights(lstm: nn.LSTM) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -58,7 +58,7 @@ def _run_block_compiled(
     first: torch.Tensor,
     lookback: int,
     w_hh_t: torch.Tensor,
-    kernel: CellKernel,
+    kernel: CpuKernels,
 ) -> torch.Tensor:
     """:func:`_run_block` with the element-wise part of each step in the compiled kernel."""
     n, u = len(first), w_hh_t.shape[0]
@@ -75,11 +75,11 @@ def _run_block_compiled(
 def _block_runner(x_proj: torch.Tensor, compiled: bool | None):
     """The compiled cell where it applies (``compiled=None``: whenever it is available)."""
     usable = x_proj.device.type == "cpu" and x_proj.dtype == torch.float32
-    kernel = cell_kernel() if usable and compiled is not False else None
+    kernel = cpu_kernels() if usable and compiled is not False else None
     if compiled and kernel is None:
         raise RuntimeError(
             "compiled=True, but the compiled LSTM cell is not available here (it needs float32 "
-            "on the CPU and a C compiler; see hydrointerp.models.lstm_kernel)"
+            "on the CPU and a C compiler; see hydrointerp.models.cpu_kernels)"
         )
     if kernel is None:
         return _run_block

@@ -1,17 +1,22 @@
-"""A compiled LSTM cell step for the window LSTM on the CPU, built from C on first use.
+"""Compiled CPU kernels (``cpu_kernels.c``), built from C with the system compiler on first use.
 
-PyTorch runs a cell step as about ten separate element-wise operations; for the window LSTM
-(hundreds of windows x 80 units, 365 steps) those passes, not the matrix products, were most of
-the time. ``lstm_cell.c`` does the whole step after the BLAS product in one pass (gather of the
-cached input projections, the four gate sigmoids, the cell and hidden update), threaded with the
-OpenMP runtime PyTorch has already loaded. It agrees with ``torch.nn.LSTM`` to float32 rounding
-(about 1e-6 after a 365-day window).
+Three places where PyTorch's general operations leave most of the time on the table:
 
-The library is compiled once per machine with the system C compiler (``$CC``, else ``cc``,
-``gcc`` or ``clang``) into ``$HYDROINTERP_CACHE`` (default ``~/.cache/hydrointerp``); the file
-name carries a hash of the source, the flags and the CPU, and is written atomically. Without a
-compiler (or with ``HYDROINTERP_CELL_KERNEL=0``) the window LSTM uses its pure-PyTorch cell,
-which gives the same numbers more slowly; a compiler failure is reported once as a warning.
+* the window LSTM's cell step (:mod:`~hydrointerp.models.window_lstm`): about ten element-wise
+  PyTorch operations per step become one pass after the BLAS product (gather of the cached input
+  projections, four gate sigmoids, cell and hidden update);
+* the training LSTM (:mod:`~hydrointerp.models.compiled_lstm`): forward and backward through
+  time, whole windows per thread, no per-step library calls;
+* the backward pass of the last convolution before the global max-pool
+  (:mod:`~hydrointerp.models.max_pooled_conv`), at the maxima only.
+
+All are threaded with the OpenMP runtime PyTorch has already loaded and agree with the PyTorch
+operations to float32 rounding (tested). The library is compiled once per machine with ``$CC``,
+else ``cc``, ``gcc`` or ``clang`` (``-O3 -march=native -fopenmp``, without OpenMP if the compiler
+lacks it) into ``$HYDROINTERP_CACHE`` (default ``~/.cache/hydrointerp``); the file name carries a
+hash of the source, flags, compiler, CPU flags and torch version, and is written atomically.
+Without a compiler, after a failed build (reported once as a warning) or with
+``HYDROINTERP_CPU_KERNELS=0``, the PyTorch operations run instead: same numbers, slower.
 """
 
 from __future__ import annotations
@@ -30,13 +35,13 @@ from pathlib import Path
 
 import torch
 
-SWITCH_ENV = "HYDROINTERP_CELL_KERNEL"
+SWITCH_ENV = "HYDROINTERP_CPU_KERNELS"
 CACHE_ENV = "HYDROINTERP_CACHE"
 _BASE_FLAGS = ("-O3", "-march=native", "-fno-math-errno", "-fno-trapping-math", "-fPIC", "-shared")
 
 
-class CellKernel:
-    """The loaded ``lstm_cell_step`` function, called once per step of a block of windows."""
+class CpuKernels:
+    """The loaded library: one method per kernel, taking and filling contiguous CPU tensors."""
 
     def __init__(self, library: Path) -> None:
         self.library = library
@@ -136,14 +141,14 @@ def _compile(cc: str, source: Path, flags: tuple[str, ...], target: Path) -> Non
 
 def _build(cc: str) -> Path:
     """Compile (or find in the cache) the kernel library; OpenMP if the compiler offers it."""
-    with resources.as_file(resources.files("hydrointerp.models") / "lstm_cell.c") as source:
+    with resources.as_file(resources.files("hydrointerp.models") / "cpu_kernels.c") as source:
         text = source.read_bytes()
         errors = []
         for flags in ((*_BASE_FLAGS, "-fopenmp"), _BASE_FLAGS):
             key = hashlib.sha256(
                 text + " ".join((cc, *flags, _cpu_signature(), torch.__version__)).encode()
             ).hexdigest()[:16]
-            target = cache_dir() / f"lstm_cell-{key}.so"
+            target = cache_dir() / f"cpu_kernels-{key}.so"
             if target.exists():
                 return target
             try:
@@ -155,7 +160,7 @@ def _build(cc: str) -> Path:
 
 
 @functools.cache
-def cell_kernel() -> CellKernel | None:
+def cpu_kernels() -> CpuKernels | None:
     """The compiled kernel, or ``None`` (switched off, no compiler, or the build failed)."""
     if os.environ.get(SWITCH_ENV, "1") == "0":
         return None
@@ -163,10 +168,10 @@ def cell_kernel() -> CellKernel | None:
     if cc is None:
         return None
     try:
-        return CellKernel(_build(cc))
+        return CpuKernels(_build(cc))
     except (RuntimeError, OSError) as err:
         warnings.warn(
-            f"the compiled LSTM cell could not be built ({err}); using the PyTorch cell "
+            f"the compiled CPU kernels could not be built ({err}); using PyTorch operations "
             f"(same results, slower). Set {SWITCH_ENV}=0 to silence this.",
             RuntimeWarning,
             stacklevel=2,

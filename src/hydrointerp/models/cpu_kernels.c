@@ -1,6 +1,6 @@
 /*
  * One LSTM cell step for a block of windows, fused: input projection gather, gate activations,
- * cell and hidden state update in one pass over memory (hydrointerp.models.lstm_kernel).
+ * cell and hidden state update in one pass over memory (hydrointerp.models.cpu_kernels).
  *
  * The caller computes gates = h @ W_hh^T with the BLAS beforehand; this adds each window's
  * cached input projection row, squashes the gates and updates c and h in place. The candidate
