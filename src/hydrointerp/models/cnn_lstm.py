@@ -139,12 +139,11 @@ class CNNLSTM(nn.Module):
         x = frames.permute(0, 3, 1, 2)
         if self._pool_at_maxima(x):
             feats = max_pooled_conv(self.cnn[-2], self.cnn[:-2](x))
-            return feats if self.day_proj is None else self.day_proj(feats)
-        z = self.cnn(x)
-        if self.arch.spatial_pool is None:
-            feats = torch.amax(z, dim=(2, 3))
+        elif self.arch.spatial_pool is None:
+            feats = torch.amax(self.cnn(x), dim=(2, 3))
         else:
-            feats = nn.functional.adaptive_max_pool2d(z, self.arch.spatial_pool).flatten(1)
+            feats = nn.functional.adaptive_max_pool2d(self.cnn(x), self.arch.spatial_pool)
+            feats = feats.flatten(1)
         return feats if self.day_proj is None else self.day_proj(feats)
 
     def _pool_at_maxima(self, x: torch.Tensor) -> bool:

@@ -131,18 +131,15 @@ def predict_indices(
 ) -> torch.Tensor:
     """Predictions ``[len(indices), n_out]`` (eval mode, on the CPU), in the order of ``indices``.
 
-    Every distinct day is encoded once for all windows (not once per batch) and the windows run
-    through :meth:`CNNLSTM.predict_windows`: on the CPU ``batch_size`` windows share an LSTM
-    block (small enough to stay in cache); on a GPU all windows form one block (there the
-    per-step kernel launches, not memory, bound the time).
+    The days the windows cover go through :meth:`CNNLSTM.predict_block` together, so every
+    distinct day is encoded once for all windows (not once per batch): on the CPU
+    ``batch_size`` windows share an LSTM block (small enough to stay in cache); on a GPU all
+    windows form one block (there the per-step kernel launches, not memory, bound the time).
     """
-    model.eval()
     idx = np.asarray(indices, dtype=np.int64)
     if not len(idx):
         return torch.zeros(0, model.arch.n_out)
     days = needed_days(idx, lookback, len(frames))
-    chunks = torch.from_numpy(days).split(128)
-    feats = torch.cat([model.encode_days(frames[c].to(model.device)) for c in chunks])
-    first = torch.from_numpy(np.searchsorted(days, idx - lookback))
+    targets = np.searchsorted(days, idx - lookback) + lookback  # the same windows, in days
     block = batch_size if model.device.type == "cpu" else len(idx)
-    return model.predict_windows(feats[None], first, lookback, block)[0].cpu()
+    return model.predict_block(frames[torch.from_numpy(days)], targets, lookback, chunk=block)
