@@ -83,3 +83,17 @@ def test_input_gradients_alone_for_attributions(random_lstm) -> None:
     want = torch.autograd.grad(lstm(x)[1][0][0].sum(), x)[0]
     torch.testing.assert_close(got, want, rtol=1e-5, atol=1e-6)
     assert all(p.grad is None for p in lstm.parameters())
+
+
+def test_kernels_refuse_memory_they_cannot_read() -> None:
+    kernels = cpu_kernels.cpu_kernels()
+    act = torch.zeros(2, 3, 8)
+    ok = dict(c=torch.zeros(2, 4, 2), tanh_c=torch.zeros(2, 3, 2), w_hh=torch.zeros(8, 2))
+    with pytest.raises(ValueError, match="contiguous float32 CPU tensors, got torch.float32"):
+        kernels.train_backward(
+            act, ok["c"], ok["tanh_c"], ok["w_hh"], torch.zeros(2, 4)[:, ::2], torch.zeros(2, 3, 8)
+        )
+    with pytest.raises(ValueError, match="got torch.float64"):
+        kernels.train_backward(
+            act.double(), ok["c"], ok["tanh_c"], ok["w_hh"], torch.zeros(2, 2), act.clone()
+        )

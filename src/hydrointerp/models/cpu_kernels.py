@@ -66,6 +66,7 @@ class CpuKernels:
 
     def train_forward(self, x_proj, w_hh_t, act, c, tanh_c, h) -> None:
         """Training: every step of ``x_proj [n, T, 4u]``; fills ``act, c, tanh_c, h``."""
+        _check(x_proj, w_hh_t, act, c, tanh_c, h)
         n, steps, _ = x_proj.shape
         self._forward(
             x_proj.data_ptr(), w_hh_t.data_ptr(), steps, n, h.shape[2], act.data_ptr(),
@@ -74,6 +75,7 @@ class CpuKernels:
 
     def train_backward(self, act, c, tanh_c, w_hh, grad_h, dz) -> None:
         """Training: gate gradients ``dz [n, T, 4u]`` from ``grad_h [n, u]`` (of the last h)."""
+        _check(act, c, tanh_c, w_hh, grad_h, dz)
         n, steps, _ = act.shape
         threads = torch.get_num_threads()
         work = torch.empty(threads, self._work_floats(grad_h.shape[1]))
@@ -84,6 +86,11 @@ class CpuKernels:
 
     def max_conv_backward(self, x, weight, where, g):  # noqa: ANN001, ANN201
         """``(dx [n, h, w, ci], dweight [co, kh, kw, ci])`` at the maxima, channels last."""
+        _check(x, weight, g)
+        if where.dtype != torch.int64 or not where.is_contiguous():
+            raise ValueError(
+                f"max_conv_backward: 'where' must be contiguous int64, got {where.dtype}"
+            )
         n, h, w, ci = x.shape
         co, kh, kw, _ = weight.shape
         threads = torch.get_num_threads()
@@ -94,6 +101,17 @@ class CpuKernels:
             kw, dx.data_ptr(), dw.data_ptr(), threads,
         )  # fmt: skip
         return dx, dw.sum(0)
+
+
+def _check(*tensors: torch.Tensor) -> None:
+    """The C code reads raw memory: refuse anything but contiguous float32 on the CPU."""
+    for t in tensors:
+        if t.dtype != torch.float32 or t.device.type != "cpu" or not t.is_contiguous():
+            raise ValueError(
+                "cpu_kernels: expected contiguous float32 CPU tensors, got "
+                f"{t.dtype} on {t.device} (contiguous: {t.is_contiguous()}), "
+                f"shape {tuple(t.shape)}"
+            )
 
 
 def _declare(fn, argtypes: list):  # noqa: ANN202
