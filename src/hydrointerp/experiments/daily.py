@@ -108,10 +108,10 @@ def make_daily_heat(
     of its running mean is ``<= tol`` or it used ``iters_total`` masks. Returns the maps and the
     masks used per day.
 
-    With ``checkpoint``, the sweep's state (sums, running means, masks used, open days and the
-    mask generator) is saved atomically after every pass, and a sweep started again with the same
-    targets and settings continues from the last pass: the result is bit-identical to an
-    uninterrupted sweep. The file is removed when the sweep finishes.
+    With ``checkpoint``, the sweep's state (sums, masks used, open days and the mask generator;
+    the running means follow as sums / masks) is saved atomically after every pass, and a sweep
+    started again with the same targets and settings continues from the last pass: the result is
+    bit-identical to an uninterrupted sweep. The file is removed when the sweep finishes.
     """
     shape = tuple(engine.frames.shape[1:3])
     n_t = len(targets)
