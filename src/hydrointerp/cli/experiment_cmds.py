@@ -37,7 +37,12 @@ MaskMode = Annotated[
 Seed = Annotated[int, typer.Option("--seed", help="Seed of the mask generator.")]
 Method = Annotated[
     str,
-    typer.Option("--method", help="perturbation, integrated_gradients or saliency."),
+    typer.Option(
+        "--method",
+        help="An attribution method: perturbation (published), rise, occlusion, basin_ablation,"
+        " saliency, input_x_gradient, integrated_gradients, integrated_gradients_climatology,"
+        " gradient_shap, smoothgrad. Other than perturbation, results go to <file>_<method>.nc.",
+    ),
 ]
 DayStep = Annotated[int | None, typer.Option("--day-step", help="Use every N-th target day.")]
 Figures = Annotated[bool, typer.Option("--figures/--no-figures", help="Draw the figures.")]
@@ -79,6 +84,13 @@ def _masks(quick: bool, one_pass: int, total: int) -> tuple[int, int]:
     return QUICK_MASKS if quick else (one_pass, total)
 
 
+def _named(file: str, method: str) -> str:
+    """Result/figure name of ``method`` (the published perturbation keeps the plain name)."""
+    from hydrointerp.experiments.attribution_methods import result_name
+
+    return result_name(file, method)
+
+
 @experiment_app.command("heat-map")
 def heat_map_cmd(
     models: Models = None,
@@ -89,6 +101,7 @@ def heat_map_cmd(
     quick: Quick = False,
     members: Members = None,
     mask_mode: MaskMode = "shared",
+    method: Method = "perturbation",
     seed: Seed = 0,
     day_step: DayStep = None,
     device: Device = "cpu",
@@ -106,16 +119,19 @@ def heat_map_cmd(
     from hydrointerp.experiments.heat_map import HeatSettings, heat_map
 
     one, total = _masks(quick, 50, 100)
-    hs = HeatSettings(iters_one_pass=one, iters_total=total, mask_mode=mask_mode, seed=seed)
+    hs = HeatSettings(
+        iters_one_pass=one, iters_total=total, mask_mode=mask_mode, seed=seed, method=method
+    )
     settings = {
         **_run_settings(models, data, ensemble, clusters, quick, members, day_step),
         **hs.to_dict(),
     }
-    if skip_if_done(out, "heat_map", settings, force):
+    name = _named("heat_map", method)
+    if skip_if_done(out, name, settings, force):
         return
     inputs = _inputs(models, data, ensemble, clusters, quick, members, device, shared, day_step)
     ds = heat_map(inputs, hs)
-    write_result(ds, out, "heat_map", settings)
+    write_result(ds, out, name, settings)
     typer.echo(
         "metric D per cluster: "
         + ", ".join(
@@ -126,7 +142,8 @@ def heat_map_cmd(
     if figures:
         from hydrointerp.plots.heat_map import plot_cluster_heat_maps
 
-        typer.echo(f"wrote {plot_cluster_heat_maps(ds, out / 'figures' / 'heat_map_clusters.png')}")
+        path = out / "figures" / f"{_named('heat_map_clusters', method)}.png"
+        typer.echo(f"wrote {plot_cluster_heat_maps(ds, path)}")
 
 
 @experiment_app.command("daily")
@@ -171,12 +188,15 @@ def daily_cmd(
         **_run_settings(models, data, ensemble, clusters, quick, members, day_step),
         **ds_settings.to_dict(),
     }
-    if skip_if_done(out, "sensitivity_daily", settings, force):
+    name = _named("sensitivity_daily", method)
+    if skip_if_done(out, name, settings, force):
         return
     inputs = _inputs(models, data, ensemble, clusters, quick, members, device, shared, day_step)
     ds = sensitivity_daily(inputs, ds_settings)
-    write_result(ds, out, "sensitivity_daily", settings)
-    if figures:
+    write_result(ds, out, name, settings)
+    if figures and method != "perturbation":
+        typer.echo("the Experiment 1 GIFs are drawn for the perturbation method only")
+    elif figures:
         from hydrointerp.plots.daily import plot_daily_gifs
 
         for path in plot_daily_gifs(ds, out / "figures"):
@@ -217,13 +237,15 @@ def channels_cmd(
         **_run_settings(models, data, ensemble, clusters, quick, members, day_step),
         **cs.to_dict(),
     }
-    if skip_if_done(out, "channel_importance", settings, force):
+    name = _named("channel_importance", method)
+    if skip_if_done(out, name, settings, force):
         return
     inputs = _inputs(models, data, ensemble, clusters, quick, members, device, shared, day_step)
     ds = channel_importance(inputs, cs)
-    write_result(ds, out, "channel_importance", settings)
+    write_result(ds, out, name, settings)
     if figures:
         from hydrointerp.plots.channels import plot_channel_sensitivity
 
-        path = plot_channel_sensitivity(ds, out / "figures" / "channel_sensitivity.png")
+        fig = out / "figures" / f"{_named('channel_sensitivity', method)}.png"
+        path = plot_channel_sensitivity(ds, fig)
         typer.echo(f"wrote {path}")

@@ -1,36 +1,41 @@
-"""Gradient attributions (Captum) in the layout of Experiments 1 and 2, for comparing methods.
+"""Differentiable predictors for the gradient attributions: networks, output wrapper, cuDNN guard.
 
-For each target day and station, Captum's ``IntegratedGradients`` or ``Saliency`` attributes the
-station's output to every input value of its look-back window; ``|attribution|`` summed over the
-look-back days gives a ``(lat, lon)`` map per channel. Summed over all channels it is the analogue
-of an Experiment 1 daily map; over the temperature or precipitation channels, of Experiment 2.
-Ensemble members are kept apart and their maps averaged, like the perturbation maps.
+The gradient methods of :mod:`hydrointerp.experiments.attribution_methods` need each network of
+a predictor as an ``nn.Module`` of its window, ``x[B, T, H, W, C] -> y[B, n_out]``, and which
+stations its outputs are. :func:`network_members` accepts
+
+* a :class:`~hydrointerp.models.cnn_lstm.CNNLSTM` (outputs = stations ``0..n_out-1``);
+* an :class:`~hydrointerp.models.ensemble.Ensemble`, bulk or routed by cluster (every member
+  model with the positions of its stations; members are averaged by the caller);
+* any other ``nn.Module`` with ``station_ids`` whose forward maps windows to those stations
+  (e.g. :class:`~hydrointerp.models.linear_window.LinearWindow`, the known-answer predictor).
+
+Recurrent pitfall: cuDNN refuses the backward pass of an RNN in eval mode ("cudnn RNN backward
+can only be called in training mode"). Switching to train mode would turn dropout on and change
+the function being explained, so :func:`gradient_guard` instead disables cuDNN (PyTorch's native
+LSTM kernels differentiate in eval mode) while the attributions run on a CUDA device.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 
 import numpy as np
 import pandas as pd
 import torch
 import xarray as xr
-from captum.attr import IntegratedGradients, Saliency
 from torch import nn
-from tqdm.auto import tqdm
 
 from hydrointerp.errors import ConfigError
 from hydrointerp.experiments.inputs import ExperimentInputs
 from hydrointerp.models.cnn_lstm import CNNLSTM
 
-METHODS = ("perturbation", "integrated_gradients", "saliency")
-GRADIENT_METHODS = METHODS[1:]
-
 
 class StationOutput(nn.Module):
-    """A CNN-LSTM as a function of its window, ``x[B, T, H, W, C] -> y[B, n_out]`` (float32)."""
+    """A network as a function of its window, ``x[B, T, H, W, C] -> y[B, n_out]`` (eval mode)."""
 
-    def __init__(self, model: CNNLSTM) -> None:
+    def __init__(self, model: nn.Module) -> None:
         super().__init__()
         self.model = model.eval()
 
@@ -39,100 +44,60 @@ class StationOutput(nn.Module):
         return self.model(x)
 
 
-def network_members(predictor: object) -> Iterator[tuple[CNNLSTM, np.ndarray, int]]:
-    """(model, output station positions, member) for a CNNLSTM or an Ensemble."""
+def module_device(model: nn.Module) -> torch.device:
+    """Device of a module's parameters (CPU for a module without any)."""
+    for p in model.parameters():
+        return p.device
+    return torch.device("cpu")
+
+
+@contextmanager
+def gradient_guard(device: torch.device | str) -> Iterator[None]:
+    """Gradients on, and cuDNN off when ``device`` is CUDA (the eval-mode RNN backward error).
+
+    Restores the previous cuDNN setting on exit. On the CPU only gradients are switched on.
+    """
+    with ExitStack() as stack:
+        stack.enter_context(torch.enable_grad())
+        if torch.device(device).type == "cuda":
+            stack.enter_context(torch.backends.cudnn.flags(enabled=False))
+        yield
+
+
+def network_members(predictor: object) -> Iterator[tuple[nn.Module, np.ndarray, int]]:
+    """``(network, output station positions, member)`` for every network of ``predictor``."""
     if isinstance(predictor, CNNLSTM):
         yield predictor, np.arange(predictor.arch.n_out), 0
         return
-    if not hasattr(predictor, "groups"):
-        raise ConfigError(
-            "gradient attributions need a CNN-LSTM or an ensemble of them"
-            f" (got {type(predictor).__name__}); use method='perturbation'"
-        )
-    pos = {s: i for i, s in enumerate(predictor.station_ids)}  # type: ignore[attr-defined]
-    for g in predictor.groups.values():  # type: ignore[attr-defined]
-        idx = np.asarray([pos[s] for s in g.station_ids])
-        for i, m in enumerate(g.members):
-            yield m, idx, i
+    if hasattr(predictor, "groups") and hasattr(predictor, "station_ids"):
+        pos = {s: i for i, s in enumerate(predictor.station_ids)}  # type: ignore[attr-defined]
+        for g in predictor.groups.values():  # type: ignore[attr-defined]
+            idx = np.asarray([pos[s] for s in g.station_ids])
+            for i, m in enumerate(g.members):
+                yield m, idx, i
+        return
+    if isinstance(predictor, nn.Module) and hasattr(predictor, "station_ids"):
+        yield predictor, np.arange(len(predictor.station_ids)), 0
+        return
+    raise ConfigError(
+        "gradient attributions need a CNN-LSTM, an ensemble of them or an nn.Module with"
+        f" station_ids (got {type(predictor).__name__}); use a perturbation or mask method"
+        " (perturbation, rise, occlusion, basin_ablation)"
+    )
 
 
 def attribute_window(
     model: CNNLSTM, window: torch.Tensor, station: int, method: str, n_steps: int = 16
 ) -> torch.Tensor:
-    """Captum attribution ``[T, H, W, C]`` of output ``station`` for one window ``[T, H, W, C]``.
+    """Attribution ``[T, H, W, C]`` of output ``station`` for one window ``[T, H, W, C]``.
 
-    Integrated gradients start from the all-zero window (the training mean in normalised units).
+    A one-window shortcut to :func:`~hydrointerp.experiments.attribution_methods.window_attribution`
+    (zero baseline for integrated gradients).
     """
-    if method not in GRADIENT_METHODS:
-        raise ConfigError(f"method must be one of {GRADIENT_METHODS}, got {method!r}")
-    f = StationOutput(model)
-    x = window[None].clone().requires_grad_(True)
-    with torch.enable_grad():
-        if method == "saliency":
-            attr = Saliency(f).attribute(x, target=station, abs=False)
-        else:
-            ig = IntegratedGradients(f)
-            attr = ig.attribute(
-                x,
-                baselines=torch.zeros_like(x),
-                target=station,
-                n_steps=n_steps,
-                internal_batch_size=n_steps,
-            )
-    return attr[0].detach()
+    from hydrointerp.experiments.attribution_methods import AttributionSettings, window_attribution
 
-
-def attribution_maps(
-    inputs: ExperimentInputs, method: str, n_steps: int = 16, progress: bool = True
-) -> xr.DataArray:
-    """``attribution(time, station, lat, lon, channel)``: member-mean ``sum_lookback |attr|``."""
-    if method not in GRADIENT_METHODS:
-        raise ConfigError(f"method must be one of {GRADIENT_METHODS}, got {method!r}")
-    frames = torch.as_tensor(inputs.frames_array())
-    targets = inputs.target_indices()
-    lb = inputs.lookback
-    n_st = inputs.stations.sizes["station"]
-    out = torch.zeros(len(targets), n_st, *frames.shape[1:], dtype=torch.float64)
-    members = list(network_members(inputs.predictor))
-    n_members = 1 + max(m for _, _, m in members)
-    total = len(targets) * sum(len(idx) for _, idx, _ in members)
-    bar = tqdm(total=total, desc=f"{method} attributions", disable=not progress)
-    for k, t in enumerate(targets):
-        window = frames[t - lb : t]
-        for model, idx, _ in members:
-            for j, st in enumerate(idx):
-                attr = attribute_window(model, window.to(model.device), j, method, n_steps)
-                out[k, st] += attr.abs().sum(0).double().cpu() / n_members
-                bar.update(1)
-    bar.close()
-    da = xr.DataArray(
-        out.numpy().astype(np.float32),
-        dims=("time", "station", "lat", "lon", "channel"),
-        coords={
-            "time": inputs.target_times,
-            "station": inputs.stations["station"].values,
-            "lat": inputs.frames["lat"].values,
-            "lon": inputs.frames["lon"].values,
-            "channel": inputs.frames["channel"].values,
-        },
-        name="attribution",
-        attrs={"long_name": f"|{method}| summed over look-back days", "units": "1"},
-    )
-    return da
-
-
-def gradient_daily_maps(
-    inputs: ExperimentInputs,
-    method: str,
-    channels: tuple[int, ...] = (0, 1, 2),
-    n_steps: int = 16,
-    progress: bool = True,
-) -> tuple[xr.DataArray, xr.DataArray]:
-    """Daily maps ``(time, station, lat, lon)`` over ``channels`` and modelled flow, as
-    :func:`hydrointerp.experiments.daily.daily_maps` returns them."""
-    attr = attribution_maps(inputs, method, n_steps, progress)
-    maps = attr.isel(channel=list(channels)).sum("channel").rename("sensitivity")
-    return maps, modelled_flow(inputs)
+    settings = AttributionSettings(n_steps=n_steps)
+    return window_attribution(method, model, window[None], [station], settings)[0]
 
 
 def modelled_flow(inputs: ExperimentInputs) -> xr.DataArray:

@@ -8,13 +8,14 @@ and min-max scaled to [0, 1] per curve. Both variables use the same masks (same 
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 
 import numpy as np
 import xarray as xr
 
 from hydrointerp.errors import ConfigError
-from hydrointerp.experiments.daily import METHODS, daily_maps, smooth_edge
+from hydrointerp.experiments.attribution_methods import AttributionSettings, check_method
+from hydrointerp.experiments.daily import daily_maps, method_daily_maps, smooth_edge
 from hydrointerp.experiments.heat_map import HeatSettings
 from hydrointerp.experiments.inputs import ExperimentInputs
 from hydrointerp.experiments.regimes import group_order
@@ -38,10 +39,18 @@ class ChannelSettings:
     precipitation_channels: tuple[str, ...] = ("precip",)
     method: str = "perturbation"
     n_steps: int = 16
+    attribution: dict = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        if self.method not in METHODS:
-            raise ConfigError(f"method must be one of {METHODS}, got {self.method!r}")
+        check_method(self.method)
+        self.attribution_settings()
+
+    def attribution_settings(self) -> AttributionSettings:
+        """Settings of a registered attribution method (``attribution`` options, ``n_steps``,
+        ``seed``)."""
+        return AttributionSettings.from_options(
+            self.attribution, n_steps=self.n_steps, seed=self.seed
+        )
 
     def heat(self, channels: tuple[int, ...]) -> HeatSettings:
         """Per-day ``make_heat`` settings perturbing ``channels``."""
@@ -63,6 +72,7 @@ class ChannelSettings:
         d = asdict(self)
         d["temperature_channels"] = list(self.temperature_channels)
         d["precipitation_channels"] = list(self.precipitation_channels)
+        d["attribution"] = dict(self.attribution)
         return d
 
 
@@ -93,12 +103,10 @@ def _channel_maps(inputs, s, t_idx, p_idx, progress):  # noqa: ANN001, ANN202
         t_maps, flow = daily_maps(inputs, s.heat(t_idx), progress=progress, desc="temperature maps")
         p_maps, _ = daily_maps(inputs, s.heat(p_idx), progress=progress, desc="precip maps")
         return t_maps, p_maps, flow
-    from hydrointerp.experiments.attribution import attribution_maps, modelled_flow
-
-    attr = attribution_maps(inputs, s.method, s.n_steps, progress)
-    t_maps = attr.isel(channel=list(t_idx)).sum("channel")
-    p_maps = attr.isel(channel=list(p_idx)).sum("channel")
-    return t_maps, p_maps, modelled_flow(inputs)
+    maps, flow = method_daily_maps(
+        inputs, s.method, s.attribution_settings(), [t_idx, p_idx], progress
+    )
+    return maps.isel(channel=0, drop=True), maps.isel(channel=1, drop=True), flow
 
 
 def channel_importance(

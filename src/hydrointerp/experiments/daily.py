@@ -10,7 +10,7 @@ get their own metric D.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -22,6 +22,7 @@ from tqdm.auto import tqdm
 
 from hydrointerp.atomic import atomic_path
 from hydrointerp.errors import ConfigError
+from hydrointerp.experiments.attribution_methods import AttributionSettings, check_method
 from hydrointerp.experiments.engine import MASK_MODES, PerturbationEngine
 from hydrointerp.experiments.heat_map import HeatSettings, cluster_names, draw_pass
 from hydrointerp.experiments.inputs import ExperimentInputs
@@ -29,7 +30,6 @@ from hydrointerp.experiments.masks import SIGN_MODES
 from hydrointerp.experiments.metrics_spatial import halfmax_area, ks_in_far, zscore_map
 
 PATTERN_RULES = ("location", "flow_threshold")
-METHODS = ("perturbation", "integrated_gradients", "saliency")
 PATTERNS = ("low_flow", "high_flow")
 #: Dimension of the two pattern maps (``pattern`` itself is the label of each day).
 PATTERN_DIM = "flow_pattern"
@@ -58,6 +58,7 @@ class DailySettings:
     zscore_before_mean: bool = True
     method: str = "perturbation"
     n_steps: int = 16
+    attribution: dict = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.pattern_rule not in PATTERN_RULES:
@@ -68,8 +69,15 @@ class DailySettings:
             raise ConfigError(f"bad mask_mode/sign_mode: {self.mask_mode!r}, {self.sign_mode!r}")
         if self.smooth_days < 1:
             raise ConfigError(f"smooth_days must be >= 1, got {self.smooth_days}")
-        if self.method not in METHODS:
-            raise ConfigError(f"method must be one of {METHODS}, got {self.method!r}")
+        check_method(self.method)
+        self.attribution_settings()
+
+    def attribution_settings(self) -> AttributionSettings:
+        """Settings of a registered attribution method (``attribution`` options, ``n_steps``,
+        ``seed``)."""
+        return AttributionSettings.from_options(
+            self.attribution, n_steps=self.n_steps, seed=self.seed
+        )
 
     def heat(self) -> HeatSettings:
         """The per-day ``make_heat`` settings."""
@@ -91,6 +99,7 @@ class DailySettings:
         d = asdict(self)
         d["channels"] = list(self.channels)
         d["location_groups"] = list(self.location_groups)
+        d["attribution"] = dict(self.attribution)
         return d
 
 
@@ -351,6 +360,23 @@ def daily_maps(
     return da, flow
 
 
+def method_daily_maps(
+    inputs: ExperimentInputs,
+    method: str,
+    settings: AttributionSettings,
+    groups: list[tuple[int, ...]],
+    progress: bool = True,
+) -> tuple[xr.DataArray, xr.DataArray]:
+    """A registered method's maps ``sensitivity(time, station, lat, lon, channel)`` (one
+    ``channel`` per group) and the modelled flow, in the layout of :func:`daily_maps`."""
+    from hydrointerp.experiments.attribution import modelled_flow
+    from hydrointerp.experiments.attribution_methods import attribution_maps
+
+    maps = attribution_maps(inputs, method, settings=settings, groups=groups, progress=progress)
+    maps = maps.transpose("time", "station", "lat", "lon", "channel").rename("sensitivity")
+    return maps, modelled_flow(inputs)
+
+
 def sensitivity_daily(
     inputs: ExperimentInputs, settings: DailySettings | None = None, progress: bool = True
 ) -> xr.Dataset:
@@ -359,9 +385,10 @@ def sensitivity_daily(
     if s.method == "perturbation":
         maps, flow = daily_maps(inputs, s.heat(), progress=progress)
     else:
-        from hydrointerp.experiments.attribution import gradient_daily_maps
-
-        maps, flow = gradient_daily_maps(inputs, s.method, s.channels, s.n_steps, progress)
+        maps, flow = method_daily_maps(
+            inputs, s.method, s.attribution_settings(), [s.channels], progress
+        )
+        maps = maps.isel(channel=0, drop=True)
     stations = inputs.stations
     labels = stations["cluster"].rename("cluster")
     diag = daily_diagnostics(maps)

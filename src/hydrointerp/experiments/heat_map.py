@@ -20,7 +20,7 @@ has converged), so every member uses the same masks.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 
 import numpy as np
 import torch
@@ -28,6 +28,11 @@ import xarray as xr
 from tqdm.auto import tqdm
 
 from hydrointerp.errors import ConfigError
+from hydrointerp.experiments.attribution_methods import (
+    AttributionSettings,
+    attribution_maps,
+    check_method,
+)
 from hydrointerp.experiments.engine import MASK_MODES, PerturbationEngine
 from hydrointerp.experiments.inputs import ExperimentInputs
 from hydrointerp.experiments.masks import SIGN_MODES, MaskSet, draw_masks
@@ -40,6 +45,10 @@ class HeatSettings:
 
     ``mask_mode="shared"`` (same masks for all target days) is the default because it is the
     fast engine path; ``"per_day"`` draws new masks per target day as published.
+    ``method``: a registered attribution method
+    (:data:`~hydrointerp.experiments.attribution_methods.METHODS`); other than
+    ``"perturbation"`` its maps (``attribution`` options, ``n_steps``, ``seed``) replace the
+    Gaussian masks, and the heat map is their per-station time mean.
     """
 
     sigma: float = 1.5
@@ -52,8 +61,13 @@ class HeatSettings:
     truncate: float | None = None
     channels: tuple[int, ...] = (0, 1, 2)
     seed: int = 0
+    method: str = "perturbation"
+    n_steps: int = 16
+    attribution: dict = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        check_method(self.method)
+        self.attribution_settings()
         if self.mask_mode not in MASK_MODES:
             raise ConfigError(f"mask_mode must be one of {MASK_MODES}, got {self.mask_mode!r}")
         if self.sign_mode not in SIGN_MODES:
@@ -70,7 +84,15 @@ class HeatSettings:
         """Plain dict (for NetCDF attributes and the resume hash)."""
         d = asdict(self)
         d["channels"] = list(self.channels)
+        d["attribution"] = dict(self.attribution)
         return d
+
+    def attribution_settings(self) -> AttributionSettings:
+        """Settings of a registered attribution method (``attribution`` options, ``n_steps``,
+        ``seed``)."""
+        return AttributionSettings.from_options(
+            self.attribution, n_steps=self.n_steps, seed=self.seed
+        )
 
 
 def draw_pass(rng: np.random.Generator, s: HeatSettings, n_groups: int, shape: tuple) -> MaskSet:
@@ -225,6 +247,8 @@ def heat_map(
         cluster-mean maps ``cluster_sensitivity(cluster, lat, lon)``.
     """
     settings = settings or HeatSettings()
+    if settings.method != "perturbation":
+        return method_heat_map(inputs, settings, progress)
     engine = PerturbationEngine(
         inputs.predictor,
         inputs.frames_array(),
@@ -236,6 +260,33 @@ def heat_map(
     ds = summarise_maps(_labelled(maps, inputs), inputs.stations)
     ds.attrs.update(
         masks_per_day=used,
+        n_target_days=len(inputs.target_times),
+        first_target=str(inputs.target_times[0].date()),
+        last_target=str(inputs.target_times[-1].date()),
+        source=inputs.source,
+    )
+    return ds
+
+
+def method_heat_map(
+    inputs: ExperimentInputs, settings: HeatSettings, progress: bool = True
+) -> xr.Dataset:
+    """The heat map of a registered method: per station, the time mean of its maps over
+    ``settings.channels`` taken as one group (``|attribution|`` summed over look-back days and
+    channels; signed with ``attribution={"signed": True}``), as one ``member`` of
+    :func:`summarise_maps` (members are averaged inside the method)."""
+    maps = attribution_maps(
+        inputs,
+        settings.method,
+        settings=settings.attribution_settings(),
+        groups=[settings.channels],
+        progress=progress,
+    )
+    raw = maps.isel(channel=0, drop=True).mean("time").expand_dims(member=[0])
+    ds = summarise_maps(raw.transpose("member", "station", "lat", "lon"), inputs.stations)
+    ds.attrs.update(
+        {f"attribution_{k}": v for k, v in maps.attrs.items()},
+        method=settings.method,
         n_target_days=len(inputs.target_times),
         first_target=str(inputs.target_times[0].date()),
         last_target=str(inputs.target_times[-1].date()),

@@ -16,6 +16,12 @@ of that experiment's settings class (``HeatSettings``, ``DailySettings``, ``Driv
 ``delta_t``      temperature shifts in K (warming, august)
 ``cluster``      the cluster whose models Experiment 4 reads (default: the most glacierised)
 ``gifs``         write Experiment 1's animated GIFs (default: not in quick runs)
+
+The map experiments (heat map, Experiments 1 and 2) take ``method``, a registered attribution
+method (:mod:`hydrointerp.experiments.attribution_methods`); other than the published
+``perturbation`` the network's result is ``experiments/<file>_<method>.nc`` (figures likewise
+suffixed), while the simulator's truth stays ``experiments/simulator/<file>.nc``, computed with
+the perturbation when the method needs gradients (the simulator has none).
 """
 
 from __future__ import annotations
@@ -47,6 +53,8 @@ PIPELINE_KEYS = (
     "swapped_means",
 )
 QUICK_DELTA_T = [5.0, 0.0, -5.0]
+#: Settings classes with a ``method`` (a registered attribution method).
+METHOD_SETTINGS = ("HeatSettings", "DailySettings", "ChannelSettings")
 
 
 @dataclass(frozen=True)
@@ -215,6 +223,30 @@ def _glacial_cluster(inputs: Any) -> int:
     return int(g["k"].values[int(np.argmax(g.values))])
 
 
+def _method(values: dict[str, Any]) -> str:
+    return str(values.get("method", "perturbation"))
+
+
+def result_file(spec: ExperimentSpec, values: dict[str, Any], target: str = "model") -> str:
+    """``experiments/<this>.nc`` of the experiment's result on ``target``."""
+    if target == "simulator":
+        return f"simulator/{spec.file}"
+    if spec.settings_class in METHOD_SETTINGS:
+        from hydrointerp.experiments.attribution_methods import result_name
+
+        return result_name(spec.file, _method(values))
+    return spec.file
+
+
+def _target_values(spec: ExperimentSpec, values: dict[str, Any], target: str) -> dict[str, Any]:
+    """The simulator has no gradients: its truth uses the perturbation for gradient methods."""
+    if target != "simulator" or spec.settings_class not in METHOD_SETTINGS:
+        return values
+    from hydrointerp.experiments.attribution_methods import GRADIENT_METHODS
+
+    return {**values, "method": "perturbation"} if _method(values) in GRADIENT_METHODS else values
+
+
 def _run_one(
     spec: ExperimentSpec, inputs: Any, values: dict[str, Any], progress: bool = False
 ) -> xr.Dataset:
@@ -257,9 +289,14 @@ PLOTS: dict[str, list[tuple[str, str, str]]] = {
 }
 
 
-def _plot(name: str, result: xr.Dataset, fig_dir: Path, gifs: bool) -> list[str]:
+def _plot(
+    name: str, result: xr.Dataset, fig_dir: Path, gifs: bool, method: str = "perturbation"
+) -> list[str]:
+    from hydrointerp.experiments.attribution_methods import result_name
+
     done = []
-    for module, func, stem in PLOTS.get(name, []):
+    for module, func, plain in PLOTS.get(name, []):
+        stem = result_name(plain, method) if name in ("heat_map", "daily", "channels") else plain
         try:
             fn: Callable | None = getattr(importlib.import_module(module), func, None)
         except ImportError:
@@ -267,7 +304,7 @@ def _plot(name: str, result: xr.Dataset, fig_dir: Path, gifs: bool) -> list[str]
         if fn is not None:
             fn(result, fig_dir / f"{stem}.png")
             done.append(f"{stem}.png")
-    if name == "daily" and gifs:
+    if name == "daily" and gifs and method == "perturbation":
         from hydrointerp.plots.daily import plot_daily_gifs
 
         done += [p.name for p in plot_daily_gifs(result, fig_dir)]
@@ -295,16 +332,18 @@ def run_experiment_task(task: ExperimentTask) -> dict[str, Any]:
         task.config, Path(task.run_dir), Path(task.shared) if task.shared else None, None
     )
     spec = SPECS[task.name]
-    values = experiment_settings(task.config, task.name)
+    values = _target_values(spec, experiment_settings(task.config, task.name), task.target)
     inputs = experiment_inputs(ctx, task.target, values)
     if task.checkpoint_dir is not None:
         inputs = dataclasses.replace(inputs, checkpoint_dir=Path(task.checkpoint_dir))
     result = _run_one(spec, inputs, values, task.progress)
-    file = spec.file if task.target == "model" else f"simulator/{spec.file}"
+    file = result_file(spec, values, task.target)
     record = {k: v for k, v in values.items()}
     write_experiment(result, ctx.run_dir, file, {"pipeline": task.name, **record})
     gifs = bool(values.get("gifs", not task.config.experiments.quick))
-    figures = _plot(task.name, result, ctx.path("figures"), gifs) if task.target == "model" else []
+    figures = []
+    if task.target == "model":
+        figures = _plot(task.name, result, ctx.path("figures"), gifs, _method(values))
     extra = _probe(ctx, inputs, result) if task.name == "cell_states" else {}
     return {"target": task.target, "file": f"experiments/{file}.nc", "figures": figures, **extra}
 
@@ -330,7 +369,8 @@ def outputs_of(name: str) -> Callable[[RunContext], list[Path]]:
     spec = SPECS[name]
 
     def _outputs(ctx: RunContext) -> list[Path]:
-        files = [ctx.path("experiments", f"{spec.file}.nc")]
+        values = experiment_settings(ctx.config, spec.name)
+        files = [ctx.path("experiments", f"{result_file(spec, values)}.nc")]
         if _with_simulator(ctx, spec):
             files.append(ctx.path("experiments", "simulator", f"{spec.file}.nc"))
         return files
