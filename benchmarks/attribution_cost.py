@@ -1,0 +1,106 @@
+"""Cost of every registered attribution method for one published model on the mini year.
+
+The Coastal fine-tuned model ``model_fine_0_cluster_3`` (12 stations, 365-day window) explains
+``--days`` target days of 2011 (from May 11) with each method of
+:data:`hydrointerp.experiments.attribution_methods.METHODS` at its default settings, all three
+channels as one group (the Experiment 1 map). Printed per method: wall seconds, seconds per
+explained (station, day) and the time scaled to the published setup (226 stations x 365 days,
+one member). Gradient methods cost one Captum call per station and day, so they scale with
+stations x days; the record-level methods (perturbation, RISE, occlusion, basin ablation)
+explain every station of a day at once, and one masked copy of the record serves all days, so
+their time is scaled by days only (an upper bound: the record's days are encoded once however
+many targets there are). Also printed: the integrated-gradients completeness error on the
+published model and the share of |attribution| in the oldest 30 days of the window (the
+zero-started LSTM pitfall).
+
+Usage: ``.venv/bin/python benchmarks/attribution_cost.py [--days 2] [--threads 2]
+[--methods saliency,occlusion]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from dataclasses import replace
+
+import numpy as np
+import torch
+
+from hydrointerp.experiments.attribution_methods import (
+    METHOD_NAMES,
+    METHODS,
+    AttributionSettings,
+    attribute,
+)
+from hydrointerp.experiments.heat_map import HeatSettings
+from hydrointerp.experiments.inputs import load_inputs
+from hydrointerp.models.keras_import import load_keras_model
+from hydrointerp.shared import find_shared
+
+PUBLISHED_STATIONS, PUBLISHED_DAYS = 226, 365
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--days", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--methods", default=",".join(METHOD_NAMES))
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    shared = find_shared(None)
+    inputs = load_inputs(None, shared, ensemble="fine", n_members=1)
+    model = load_keras_model(
+        shared / "data" / "cnn_lstm_era" / "models" / "model_fine_0_cluster_3.h5"
+    )
+    coastal = inputs.stations["cluster"].values == 3
+    inputs = replace(
+        inputs,
+        predictor=model,
+        stations=inputs.stations.isel(station=coastal),
+        target_times=inputs.target_times[130 : 130 + args.days],
+        window=365,
+    )
+    n_st = inputs.stations.sizes["station"]
+    heat = HeatSettings(iters_one_pass=20, iters_total=200, tol=0.1)  # Experiment 1's sweep
+    print(f"{n_st} stations x {args.days} days, {args.threads} threads")
+    print(f"{'method':34s} {'s':>8s} {'s/(st*day)':>11s} {'scaled h':>9s}")
+    results = {}
+    for method in args.methods.split(","):
+        began = time.perf_counter()
+        ds = attribute(inputs, method, AttributionSettings(), [(0, 1, 2)], heat, progress=False)
+        sec = time.perf_counter() - began
+        results[method] = ds
+        if METHODS[method].family == "gradient":
+            scale = PUBLISHED_STATIONS * PUBLISHED_DAYS / (n_st * args.days)
+        else:
+            scale = PUBLISHED_DAYS / args.days
+        print(f"{method:34s} {sec:8.1f} {sec / (n_st * args.days):11.3f} {sec * scale / 3600:9.2f}")
+    if "integrated_gradients" in results:
+        _completeness(inputs, model)
+    for method, ds in results.items():
+        if "attribution_by_lag" in ds:
+            lag = np.abs(ds["attribution_by_lag"]).sum(("station", "time", "channel"))
+            old = float(lag.sel(lag=slice(336, 365)).sum() / lag.sum())
+            new = float(lag.sel(lag=slice(1, 30)).sum() / lag.sum())
+            print(f"{method:34s} mass in the oldest 30 days {old:.2%}, newest 30 days {new:.2%}")
+    return 0
+
+
+def _completeness(inputs, model) -> None:  # noqa: ANN001
+    """Sum of zero-baseline IG attributions against f(x) - f(0), per station and day."""
+    s = AttributionSettings(signed=True)
+    maps = attribute(inputs, "integrated_gradients", s, [(0, 1, 2)], lags=False, progress=False)
+    total = maps["attribution"].sum(("lat", "lon", "channel")).values  # [S, T]
+    frames = torch.as_tensor(inputs.frames_array())
+    x = torch.stack([frames[t - 365 : t] for t in inputs.target_indices()])
+    with torch.no_grad():
+        dy = (model(x) - model(torch.zeros_like(x))).T.numpy()
+    rel = np.abs(total - dy) / np.abs(dy)
+    print(
+        f"IG completeness (n_steps={s.n_steps}): |error| / |f(x) - f(0)| median"
+        f" {np.median(rel):.2%}, max {rel.max():.2%}"
+    )
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
