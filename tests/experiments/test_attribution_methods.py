@@ -19,13 +19,12 @@ from hydrointerp.experiments.attribution_methods import (
     METHODS,
     AttributionSettings,
     attribute,
-    basin_partition,
-    climatology_record,
     result_name,
     window_attribution,
 )
 from hydrointerp.experiments.heat_map import HeatSettings
 from hydrointerp.experiments.inputs import ExperimentInputs
+from hydrointerp.experiments.record_attribution import basin_partition, climatology_record
 from hydrointerp.models.cnn_lstm import CNNLSTM, Architecture
 from hydrointerp.models.linear_window import LinearWindow
 

@@ -72,7 +72,10 @@ class ChannelSettings:
         d = asdict(self)
         d["temperature_channels"] = list(self.temperature_channels)
         d["precipitation_channels"] = list(self.precipitation_channels)
-        d["attribution"] = dict(self.attribution)
+        if self.attribution:  # absent when empty: earlier results keep their settings hash
+            d["attribution"] = dict(self.attribution)
+        else:
+            d.pop("attribution")
         return d
 
 

@@ -99,7 +99,10 @@ class DailySettings:
         d = asdict(self)
         d["channels"] = list(self.channels)
         d["location_groups"] = list(self.location_groups)
-        d["attribution"] = dict(self.attribution)
+        if self.attribution:  # absent when empty: earlier results keep their settings hash
+            d["attribution"] = dict(self.attribution)
+        else:
+            d.pop("attribution")
         return d
 
 

@@ -85,6 +85,9 @@ class HeatSettings:
         d = asdict(self)
         d["channels"] = list(self.channels)
         d["attribution"] = dict(self.attribution)
+        if self.method == "perturbation":  # the published path keeps its settings (and hashes)
+            for key in ("method", "n_steps", "attribution"):
+                d.pop(key)
         return d
 
     def attribution_settings(self) -> AttributionSettings:
