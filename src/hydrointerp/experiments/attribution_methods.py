@@ -229,6 +229,16 @@ class AttributionSettings:
         return cls(**{**defaults, **dict(options or {})})
 
 
+def method_settings(experiment: Any) -> AttributionSettings:
+    """The :class:`AttributionSettings` of an experiment's settings (``HeatSettings``,
+    ``DailySettings``, ``ChannelSettings``): its ``method`` checked, its ``attribution``
+    options, ``n_steps`` and ``seed``."""
+    check_method(experiment.method)
+    return AttributionSettings.from_options(
+        experiment.attribution, n_steps=experiment.n_steps, seed=experiment.seed
+    )
+
+
 # ------------------------------------------------------------------------- window level
 def _evaluations(method: str, s: AttributionSettings) -> int:
     """Model evaluations per explained window (for batching)."""

@@ -14,7 +14,7 @@ import numpy as np
 import xarray as xr
 
 from hydrointerp.errors import ConfigError
-from hydrointerp.experiments.attribution_methods import AttributionSettings, check_method
+from hydrointerp.experiments.attribution_methods import method_settings
 from hydrointerp.experiments.daily import daily_maps, method_daily_maps, smooth_edge
 from hydrointerp.experiments.heat_map import HeatSettings
 from hydrointerp.experiments.inputs import ExperimentInputs
@@ -42,15 +42,7 @@ class ChannelSettings:
     attribution: dict = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        check_method(self.method)
-        self.attribution_settings()
-
-    def attribution_settings(self) -> AttributionSettings:
-        """Settings of a registered attribution method (``attribution`` options, ``n_steps``,
-        ``seed``)."""
-        return AttributionSettings.from_options(
-            self.attribution, n_steps=self.n_steps, seed=self.seed
-        )
+        method_settings(self)
 
     def heat(self, channels: tuple[int, ...]) -> HeatSettings:
         """Per-day ``make_heat`` settings perturbing ``channels``."""
@@ -106,9 +98,7 @@ def _channel_maps(inputs, s, t_idx, p_idx, progress):  # noqa: ANN001, ANN202
         t_maps, flow = daily_maps(inputs, s.heat(t_idx), progress=progress, desc="temperature maps")
         p_maps, _ = daily_maps(inputs, s.heat(p_idx), progress=progress, desc="precip maps")
         return t_maps, p_maps, flow
-    maps, flow = method_daily_maps(
-        inputs, s.method, s.attribution_settings(), [t_idx, p_idx], progress
-    )
+    maps, flow = method_daily_maps(inputs, s.method, method_settings(s), [t_idx, p_idx], progress)
     return maps.isel(channel=0, drop=True), maps.isel(channel=1, drop=True), flow
 
 

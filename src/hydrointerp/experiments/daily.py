@@ -22,7 +22,7 @@ from tqdm.auto import tqdm
 
 from hydrointerp.atomic import atomic_path
 from hydrointerp.errors import ConfigError
-from hydrointerp.experiments.attribution_methods import AttributionSettings, check_method
+from hydrointerp.experiments.attribution_methods import AttributionSettings, method_settings
 from hydrointerp.experiments.engine import MASK_MODES, PerturbationEngine
 from hydrointerp.experiments.heat_map import HeatSettings, cluster_names, draw_pass
 from hydrointerp.experiments.inputs import ExperimentInputs
@@ -69,15 +69,7 @@ class DailySettings:
             raise ConfigError(f"bad mask_mode/sign_mode: {self.mask_mode!r}, {self.sign_mode!r}")
         if self.smooth_days < 1:
             raise ConfigError(f"smooth_days must be >= 1, got {self.smooth_days}")
-        check_method(self.method)
-        self.attribution_settings()
-
-    def attribution_settings(self) -> AttributionSettings:
-        """Settings of a registered attribution method (``attribution`` options, ``n_steps``,
-        ``seed``)."""
-        return AttributionSettings.from_options(
-            self.attribution, n_steps=self.n_steps, seed=self.seed
-        )
+        method_settings(self)
 
     def heat(self) -> HeatSettings:
         """The per-day ``make_heat`` settings."""
@@ -388,9 +380,7 @@ def sensitivity_daily(
     if s.method == "perturbation":
         maps, flow = daily_maps(inputs, s.heat(), progress=progress)
     else:
-        maps, flow = method_daily_maps(
-            inputs, s.method, s.attribution_settings(), [s.channels], progress
-        )
+        maps, flow = method_daily_maps(inputs, s.method, method_settings(s), [s.channels], progress)
         maps = maps.isel(channel=0, drop=True)
     stations = inputs.stations
     labels = stations["cluster"].rename("cluster")

@@ -29,9 +29,8 @@ from tqdm.auto import tqdm
 
 from hydrointerp.errors import ConfigError
 from hydrointerp.experiments.attribution_methods import (
-    AttributionSettings,
     attribution_maps,
-    check_method,
+    method_settings,
 )
 from hydrointerp.experiments.engine import MASK_MODES, PerturbationEngine
 from hydrointerp.experiments.inputs import ExperimentInputs
@@ -66,8 +65,7 @@ class HeatSettings:
     attribution: dict = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        check_method(self.method)
-        self.attribution_settings()
+        method_settings(self)
         if self.mask_mode not in MASK_MODES:
             raise ConfigError(f"mask_mode must be one of {MASK_MODES}, got {self.mask_mode!r}")
         if self.sign_mode not in SIGN_MODES:
@@ -89,13 +87,6 @@ class HeatSettings:
             for key in ("method", "n_steps", "attribution"):
                 d.pop(key)
         return d
-
-    def attribution_settings(self) -> AttributionSettings:
-        """Settings of a registered attribution method (``attribution`` options, ``n_steps``,
-        ``seed``)."""
-        return AttributionSettings.from_options(
-            self.attribution, n_steps=self.n_steps, seed=self.seed
-        )
 
 
 def draw_pass(rng: np.random.Generator, s: HeatSettings, n_groups: int, shape: tuple) -> MaskSet:
@@ -281,7 +272,7 @@ def method_heat_map(
     maps = attribution_maps(
         inputs,
         settings.method,
-        settings=settings.attribution_settings(),
+        settings=method_settings(settings),
         groups=[settings.channels],
         progress=progress,
     )
