@@ -107,3 +107,17 @@ def test_heat_map_verb_writes_the_method_suffixed_file(tmp_path, virtual_region)
     ds = xr.load_dataset(out / "experiments" / "heat_map_rise.nc")
     assert ds.attrs["setting_method"] == "rise" and ds.attrs["attribution_n_masks"] == 200
     assert not (out / "experiments" / "heat_map.nc").exists()
+
+
+def test_pipeline_names_the_method_files_and_keeps_the_simulator_truth() -> None:
+    from hydrointerp.pipeline.experiment_stages import SPECS, _target_values, result_file
+
+    daily, drivers = SPECS["daily"], SPECS["drivers"]
+    assert result_file(daily, {"method": "occlusion"}) == "sensitivity_daily_occlusion"
+    assert result_file(daily, {}) == "sensitivity_daily"
+    assert result_file(daily, {"method": "occlusion"}, "simulator") == "simulator/sensitivity_daily"
+    assert result_file(drivers, {"method": "x"}) == "drivers"  # not a map experiment
+    # the simulator has no gradients: its truth for a gradient method is the perturbation
+    assert _target_values(daily, {"method": "saliency"}, "simulator")["method"] == "perturbation"
+    assert _target_values(daily, {"method": "rise"}, "simulator")["method"] == "rise"
+    assert _target_values(daily, {"method": "saliency"}, "model")["method"] == "saliency"
