@@ -3,15 +3,17 @@
 The Coastal fine-tuned model ``model_fine_0_cluster_3`` (12 stations, 365-day window) explains
 ``--days`` target days of 2011 (from May 11) with each method of
 :data:`hydrointerp.experiments.attribution_methods.METHODS` at its default settings, all three
-channels as one group (the Experiment 1 map). Printed per method: wall seconds, seconds per
-explained (station, day) and the time scaled to the published setup (226 stations x 365 days,
-one member). Gradient methods cost one Captum call per station and day, so they scale with
-stations x days; the record-level methods (perturbation, RISE, occlusion, basin ablation)
-explain every station of a day at once, and one masked copy of the record serves all days, so
-their time is scaled by days only (an upper bound: the record's days are encoded once however
-many targets there are). Also printed: the integrated-gradients completeness error on the
-published model and the share of |attribution| in the oldest 30 days of the window (the
-zero-started LSTM pitfall).
+channels as one group (the Experiment 1 map; basins of the basin ablation: the in/near masks, as
+the mini year has no full set of basin outlines). Printed per method: wall seconds, seconds per
+explained (station, day) and, for the gradient methods (one Captum call per station and day),
+the time scaled to the published setup (226 stations x 365 days, one member). The record-level
+methods (perturbation, RISE, occlusion, basin ablation) explain every station of every day from
+one masked copy of the record per mask or cell, so their cost does not grow with stations nor
+linearly with days: they are not scaled (run them with ``--days 365`` for the full year). The
+record-level occlusion is checked against Captum ``Occlusion`` on the plain per-window forward
+of one day (same numbers; ratio printed). Also printed: the integrated-gradients completeness
+error on the published model and the share of |attribution| in the oldest and newest 30 days
+of the window (the zero-started LSTM pitfall).
 
 Usage: ``.venv/bin/python benchmarks/attribution_cost.py [--days 2] [--threads 2]
 [--methods saliency,occlusion]``
@@ -72,11 +74,11 @@ def main() -> int:
         ds = attribute(inputs, method, settings, [(0, 1, 2)], heat, progress=False)
         sec = time.perf_counter() - began
         results[method], seconds[method] = ds, sec
+        scaled = "-"
         if METHODS[method].family == "gradient":
             scale = PUBLISHED_STATIONS * PUBLISHED_DAYS / (n_st * args.days)
-        else:
-            scale = PUBLISHED_DAYS / args.days
-        print(f"{method:34s} {sec:8.1f} {sec / (n_st * args.days):11.3f} {sec * scale / 3600:9.2f}")
+            scaled = f"{sec * scale / 3600:.1f}"
+        print(f"{method:34s} {sec:8.1f} {sec / (n_st * args.days):11.3f} {scaled:>9s}")
     if "occlusion" in results:
         ref_sec = _occlusion_reference(inputs, model, results["occlusion"]["attribution"])
         ratio = ref_sec * args.days / seconds["occlusion"]
