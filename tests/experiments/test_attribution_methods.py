@@ -115,6 +115,7 @@ def test_registry_names_suffixes_and_settings_errors() -> None:
     assert METHOD_SUFFIXES["integrated_gradients"] == "_integrated_gradients"  # existing files
     assert result_name("heat_map", "gradient_shap") == "heat_map_gradient_shap"
     assert len(METHODS) == 10
+    assert attribution.METHODS == METHOD_NAMES  # what the fidelity table imports
     with pytest.raises(ConfigError, match="method must be one of"):
         result_name("heat_map", "lrp")
     with pytest.raises(ConfigError, match="unknown attribution setting 'nsteps'"):

@@ -100,6 +100,16 @@ def attribute_window(
     return window_attribution(method, model, window[None], [station], settings)[0]
 
 
+def __getattr__(name: str) -> object:
+    """``METHODS``: the registered attribution method names (read lazily from
+    :mod:`~hydrointerp.experiments.attribution_methods`, which builds on this module)."""
+    if name == "METHODS":
+        from hydrointerp.experiments.attribution_methods import METHOD_NAMES
+
+        return METHOD_NAMES
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 def modelled_flow(inputs: ExperimentInputs) -> xr.DataArray:
     """Unperturbed ensemble-mean prediction ``flow_model(time, station)``."""
     pred = inputs.predictor
