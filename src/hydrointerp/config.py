@@ -172,7 +172,12 @@ class FidelitySection(_Strict):
     enabled: bool = True
     controls: list[ControlName] = Field(
         default_factory=lambda: [
-            "simulator_b", "model_b", "random_head", "random_lstm", "random_all", "contribution"
+            "simulator_b",
+            "model_b",
+            "random_head",
+            "random_lstm",
+            "random_all",
+            "contribution",
         ]
     )
     cascade: list[str] = Field(default_factory=lambda: ["heat_map", "daily", "channels"])

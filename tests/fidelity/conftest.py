@@ -39,9 +39,16 @@ def fid_region() -> xr.Dataset:
 @pytest.fixture(scope="session")
 def fid_inputs(fid_region):  # noqa: ANN001, ANN201
     """Simulator inputs: 60-day look-back, every 14th day of the year (27 days)."""
+    import numpy as np
+
     from hydrointerp.experiments.inputs import simulator_inputs
 
-    return simulator_inputs(fid_region, lookback=60).every_nth_target(14)
+    inputs = simulator_inputs(fid_region, lookback=60).every_nth_target(14)
+    k = np.arange(inputs.stations.sizes["station"]) % 3  # three clusters of stations
+    stations = inputs.stations.assign(
+        cluster=("station", k), cluster_name=("station", np.array(["A", "B", "C"])[k])
+    )
+    return dataclasses.replace(inputs, stations=stations)
 
 
 @pytest.fixture(scope="session")

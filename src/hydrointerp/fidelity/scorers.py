@@ -9,6 +9,7 @@ metric and which broken explainers it was kept for.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -49,10 +50,20 @@ RANDOMISED = ("random_head", "random_lstm", "random_all")
 
 
 def _converged(ds: xr.Dataset) -> bool:
-    used = int(ds.attrs.get("masks_per_day", ds.attrs.get("masks_used", 0)) or 0)
-    total = int(ds.attrs.get("setting_iters_total", 0) or 0)
-    if "masks_per_day" not in ds.attrs:
+    """True unless a mask experiment stopped at its mask budget below
+    :data:`MIN_CONVERGED_MASKS` (its tolerance never bound)."""
+    if "masks_per_day" in ds.attrs:
+        used = int(ds.attrs["masks_per_day"])
+    elif "masks_used" in ds.coords:
+        used = int(ds["masks_used"].min())
+    elif "masks_used_min" in ds.attrs:
+        used = int(ds.attrs["masks_used_min"])
+    else:
         return True  # not a mask experiment
+    try:
+        total = int(json.loads(str(ds.attrs.get("settings_json", "{}"))).get("iters_total", 0))
+    except (json.JSONDecodeError, TypeError, ValueError):
+        total = 0
     return used >= MIN_CONVERGED_MASKS or (0 < used < total)
 
 
@@ -230,8 +241,10 @@ def _agreement_rows(b: Bundle) -> list[ScoreRow]:
 
 
 # ------------------------------------------------------------------------------ Experiment 1
-def _daily_anomaly(maps: xr.DataArray) -> xr.DataArray:
-    return maps - maps.mean("time")
+def daily_anomaly(maps: xr.DataArray) -> xr.DataArray:
+    """Each day's map minus the time-mean map (float64: a repeated map gives exactly 0)."""
+    m = maps.astype(np.float64)
+    return m - m.mean("time")
 
 
 def score_daily(b: Bundle) -> list[ScoreRow]:
@@ -241,11 +254,11 @@ def score_daily(b: Bundle) -> list[ScoreRow]:
         return []
     rows: list[ScoreRow] = []
     t_maps = b.truth["sensitivity"]
-    t_anom = _daily_anomaly(t_maps)
+    t_anom = daily_anomaly(t_maps)
     sim_b = b.controls.get("simulator_b")
 
     def anomaly_corr(m: xr.DataArray) -> xr.DataArray:
-        r = mt.support_pearson(_daily_anomaly(m), t_anom.where(t_maps > 0, 0.0), halo=2)
+        r = mt.support_pearson(daily_anomaly(m), t_anom.where(t_maps > 0, 0.0), halo=2)
         return r.transpose("cluster", "time")
 
     for method, ds in b.model.items():
