@@ -165,8 +165,9 @@ class FidelitySection(_Strict):
     ``random_head``/``random_lstm``/``random_all`` (the cascading model-parameter randomisation;
     ``random_all`` is the untrained network, also a baseline) and ``contribution`` (the exact
     additive truth of the map experiments). ``cascade`` lists the experiments that run the two
-    partial randomisation levels (default: the map experiments). ``n_boot``: bootstrap resamples
-    of every interval.
+    partial randomisation levels (default: the map experiments); ``control_experiments`` the
+    experiments that run any control (default all; the demo limits them to the heat map to stay
+    in its budget). ``n_boot``: bootstrap resamples of every interval.
     """
 
     enabled: bool = True
@@ -181,6 +182,7 @@ class FidelitySection(_Strict):
         ]
     )
     cascade: list[str] = Field(default_factory=lambda: ["heat_map", "daily", "channels"])
+    control_experiments: list[str] | None = None
     n_boot: int = Field(1000, ge=0)
 
 

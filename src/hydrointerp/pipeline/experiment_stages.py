@@ -133,6 +133,12 @@ def _settings_object(spec: ExperimentSpec, values: dict[str, Any]) -> Any:
 
 def check_settings(cfg: RunConfig) -> None:
     """Validate every experiment's settings before anything runs (unknown keys are errors)."""
+    for key in ("cascade", "control_experiments"):
+        for name in getattr(cfg.fidelity, key) or []:
+            if name not in SPECS:
+                raise ConfigError(
+                    f"unknown experiment {name!r} in 'fidelity.{key}'; known: " + ", ".join(SPECS)
+                )
     for name in cfg.experiments.run:
         spec = SPECS[name]
         values = experiment_settings(cfg, name)
@@ -371,7 +377,9 @@ def variants_of(ctx: RunContext, spec: ExperimentSpec) -> list[Any]:
     values = experiment_settings(ctx.config, spec.name)
     fid = ctx.config.fidelity
     truth = fid.enabled and bool(values.get("simulator", True)) and has_truth(ctx)
-    out = variants_for(spec.name, spec.controls, list(fid.controls), list(fid.cascade), truth)
+    chosen = fid.control_experiments is None or spec.name in fid.control_experiments
+    requested = list(fid.controls) if chosen else []
+    out = variants_for(spec.name, spec.controls, requested, list(fid.cascade), truth)
     if not spec.simulator:
         out = [v for v in out if v.predictor != "simulator"]
     return out if truth else [VARIANTS["model"]]
