@@ -57,3 +57,10 @@ class ModelFormatError(HydroInterpError, ValueError):
 
 class ConfigError(HydroInterpError, ValueError):
     """A configuration file or setting that is invalid."""
+
+
+class WriteError(HydroInterpError, OSError):
+    """An output that could not be written (disk full, read-only or forbidden folder).
+
+    Raised by :mod:`hydrointerp.atomic`; the target is left as it was and no partial file stays.
+    """

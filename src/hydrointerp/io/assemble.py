@@ -23,7 +23,7 @@ from tqdm.auto import tqdm
 
 from hydrointerp.data.region import make_region, save
 from hydrointerp.errors import ConfigError, DataError
-from hydrointerp.io.era5 import read_era5
+from hydrointerp.io.era5 import MIN_WETTEST_MM, check_precip_units, read_era5
 from hydrointerp.io.flow import SelectionRules, select_stations
 from hydrointerp.io.geo import (
     basin_masks,
@@ -55,6 +55,12 @@ class Era5Settings(_Strict):
 
     paths: list[str]
     recipe: Literal["hourly", "published", "daily"] = "hourly"
+    ranges: dict[Literal["tmax", "tmin", "precip"], tuple[float, float]] | None = Field(
+        None, description="plausible (low, high) per channel in K / mm/day, over PLAUSIBLE"
+    )
+    min_wettest_mm: float = Field(
+        MIN_WETTEST_MM, ge=0, description="smallest plausible wettest cell-day; 0: no check"
+    )
 
     @field_validator("paths", mode="before")
     @classmethod
@@ -278,7 +284,9 @@ def _fill_meta(flows: xr.Dataset, candidates: pd.DataFrame) -> xr.Dataset:
 def _weather(config: BuildConfig, base: Path) -> xr.DataArray:
     paths = [_resolve(base, p) for p in config.era5.paths]
     expanded = paths[0] if len(paths) == 1 else paths
-    weather = read_era5(expanded, grid=config.grid, recipe=config.era5.recipe)
+    weather = read_era5(
+        expanded, grid=config.grid, recipe=config.era5.recipe, ranges=config.era5.ranges
+    )
     start = config.period.start or weather["time"].values[0]
     end = config.period.end or weather["time"].values[-1]
     have = pd.DatetimeIndex(weather["time"].values)
@@ -290,7 +298,8 @@ def _weather(config: BuildConfig, base: Path) -> xr.DataArray:
             expected=f"{pd.Timestamp(start).date()} .. {pd.Timestamp(end).date()}",
             found=f"{have[0].date()} .. {have[-1].date()}",
         )
-    return _compute_by_year(weather.sel(time=slice(start, end)))
+    loaded = _compute_by_year(weather.sel(time=slice(start, end)))
+    return check_precip_units(loaded, config.era5.min_wettest_mm)
 
 
 def _compute_by_year(weather: xr.DataArray) -> xr.DataArray:
@@ -415,7 +424,39 @@ def _make(
     glacier: np.ndarray,
     config: BuildConfig,
 ) -> xr.Dataset:
-    region = make_region(
+    try:
+        region = _make_region(weather, flows, masks, glacier, config)
+    except DataError as exc:  # name the input files rather than "<memory>"
+        if exc.source not in (None, "<memory>"):
+            raise
+        raise DataError(
+            exc.problem,
+            source=f"{weather.attrs.get('sources', '')}; {flows.attrs.get('source', '')}",
+            variable=exc.variable,
+            expected=exc.expected,
+            found=exc.found,
+        ) from exc
+    region = region.assign_coords(
+        province=("station", flows["province"].values.astype(str).astype(object)),
+        regulated=("station", flows["regulated"].values.astype(float)),
+    )
+    if "flow_symbol" in flows:
+        region["flow_symbol"] = (
+            ("time", "station"),
+            flows["flow_symbol"].fillna("").values.astype(str).astype(object),
+            {"long_name": "WSC data symbol"},
+        )
+    return region
+
+
+def _make_region(
+    weather: xr.DataArray,
+    flows: xr.Dataset,
+    masks: xr.DataArray,
+    glacier: np.ndarray,
+    config: BuildConfig,
+) -> xr.Dataset:
+    return make_region(
         weather.transpose("time", "lat", "lon", "channel").values,
         weather["time"].values,
         weather["lat"].values,
@@ -437,17 +478,6 @@ def _make(
             "selection": config.selection.model_dump_json(),
         },
     )
-    region = region.assign_coords(
-        province=("station", flows["province"].values.astype(str).astype(object)),
-        regulated=("station", flows["regulated"].values.astype(float)),
-    )
-    if "flow_symbol" in flows:
-        region["flow_symbol"] = (
-            ("time", "station"),
-            flows["flow_symbol"].fillna("").values.astype(str).astype(object),
-            {"long_name": "WSC data symbol"},
-        )
-    return region
 
 
 def build_region_file(
