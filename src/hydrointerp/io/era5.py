@@ -394,27 +394,24 @@ def _aggregate(ds: xr.Dataset, recipe: str, sources: str) -> xr.DataArray:
     return weather.transpose("time", "lat", "lon", "channel")
 
 
-_FileSpan = tuple[str, str, str, tuple[str, ...]]  # path, first day, last day, quantities
+_FileSpan = tuple[str, pd.Timestamp, pd.Timestamp, tuple[str, ...]]  # path, steps, quantities
 
 
 def _file_spans(parts: Sequence[xr.Dataset], files: Sequence[Path]) -> list[_FileSpan]:
-    """Which file holds which days and quantities (to name the file of a bad value)."""
+    """Which file holds which steps and quantities (to name the file of a bad value)."""
     spans = []
     for path, part in zip(files, parts, strict=True):
         times = pd.DatetimeIndex(part["time"].values)
-        first = str(times.min().date()) if len(times) else ""
-        last = str(times.max().date()) if len(times) else ""
-        spans.append((str(path), first, last, tuple(str(v) for v in part.data_vars)))
+        if len(times):
+            spans.append((str(path), times.min(), times.max(), tuple(map(str, part.data_vars))))
     return spans
 
 
-def _files_of(spans: Sequence[_FileSpan], day: pd.Timestamp, quantity: str) -> str:
-    """The file(s) holding ``quantity`` around ``day`` (hourly days reach into the next day)."""
-    d = str(day.date())
-    nxt = str((day + pd.Timedelta(days=1)).date())
-    hit = [
-        p for p, first, last, qs in spans if quantity in qs and first <= nxt and last >= d
-    ]
+def _files_of(spans: Sequence[_FileSpan], day: pd.Timestamp, quantity: str, recipe: str) -> str:
+    """The file(s) holding ``quantity`` for the steps of ``day`` under ``recipe``."""
+    start = day + (pd.Timedelta(hours=1) if recipe == "hourly" else pd.Timedelta(0))
+    end = start + pd.Timedelta(days=1)
+    hit = [p for p, first, last, qs in spans if quantity in qs and first < end and last >= start]
     return ", ".join(hit) if hit else ", ".join(p for p, *_ in spans[:5])
 
 
@@ -432,7 +429,8 @@ def _units_hint(channel: str, value: float, lo: float, hi: float) -> str:
 
 
 def _where(block: xr.DataArray, flat_index: int) -> tuple[pd.Timestamp, str]:
-    t, i, j, _ = np.unravel_index(flat_index, block.shape)
+    """Day and cell of the ``flat_index``-th value of one channel of ``block``."""
+    t, i, j = np.unravel_index(flat_index, block.shape[:3])
     day = pd.Timestamp(block["time"].values[t])
     return day, f"{day.date()} at lat {float(block['lat'][i]):g}, lon {float(block['lon'][j]):g}"
 
@@ -463,7 +461,7 @@ def check_block(
     """
     limits = {**PLAUSIBLE, **(ranges or {})}
     for k, channel in enumerate(str(c) for c in block["channel"].values):
-        values = np.asarray(block.values[..., k : k + 1])
+        values = np.asarray(block.values[..., k])
         quantity = _SOURCE_VARIABLE[recipe][channel]
         variable = f"{quantity} (channel {channel})"
         unit = CHANNEL_UNITS[channel]
@@ -473,7 +471,7 @@ def check_block(
             raise DataError(
                 "missing ERA5 values: a day with a missing (NaN) step is neither skipped nor"
                 " filled",
-                source=_files_of(spans, day, quantity),
+                source=_files_of(spans, day, quantity, recipe),
                 variable=variable,
                 expected="a value at every step of every day",
                 found=f"{int(nan.sum())} missing cell-days, the first on {where}",
@@ -487,7 +485,7 @@ def check_block(
             raise DataError(
                 f"implausible {channel} after conversion to {unit}"
                 + _units_hint(channel, value, lo, hi),
-                source=_files_of(spans, day, quantity),
+                source=_files_of(spans, day, quantity, recipe),
                 variable=variable,
                 expected=f"[{lo:g}, {hi:g}] {unit} (to allow more on purpose: era5.ranges)",
                 found=f"{value:.6g} {unit} on {where} ({int(bad.sum())} values outside)",
@@ -528,7 +526,8 @@ def _checked(
     kwargs = {"spans": spans, "recipe": recipe, "ranges": ranges}
     if weather.chunks is None:
         return check_block(weather, **kwargs)
-    return xr.map_blocks(check_block, weather, kwargs=kwargs, template=weather)
+    whole = weather.chunk({"channel": -1})  # one block holds all channels: tmax reported first
+    return xr.map_blocks(check_block, whole, kwargs=kwargs, template=whole)
 
 
 def _axis_step(values: np.ndarray) -> float:
