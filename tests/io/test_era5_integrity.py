@@ -75,7 +75,8 @@ def test_kelvin_labelled_celsius_is_refused_and_a_range_can_be_widened(tmp_path)
     ds = era5_dataset(times, LAT, LON360, t2m, tp, units=("degC", "m"))
     path = write_era5(tmp_path / "k.nc", ds)
     err = _read_error(path)
-    assert err.problem == "implausible tmax after conversion to K (values look like Kelvin labelled degC)"
+    hint = "(values look like Kelvin labelled degC)"
+    assert err.problem == f"implausible tmax after conversion to K {hint}"
     assert err.variable == "t2m (channel tmax)"
     lo, hi = PLAUSIBLE["tmax"]
     assert err.expected == f"[{lo:g}, {hi:g}] K (to allow more on purpose: era5.ranges)"
