@@ -60,12 +60,8 @@ def test_nan_day_of_tp_is_an_error_not_zero_mm(tmp_path) -> None:
 def test_bad_day_names_the_file_that_holds_it(tmp_path) -> None:
     times, t2m, tp = _hourly("2001-01-01 01:00", 4)
     tp[60, 1, 1] = np.nan  # day 2001-01-03, in the second file
-    first = write_era5(
-        tmp_path / "a.nc", era5_dataset(times[:48], LAT, LON360, t2m[:48], tp[:48])
-    )
-    second = write_era5(
-        tmp_path / "b.nc", era5_dataset(times[48:], LAT, LON360, t2m[48:], tp[48:])
-    )
+    first = write_era5(tmp_path / "a.nc", era5_dataset(times[:48], LAT, LON360, t2m[:48], tp[:48]))
+    second = write_era5(tmp_path / "b.nc", era5_dataset(times[48:], LAT, LON360, t2m[48:], tp[48:]))
     err = _read_error([first, second])
     assert err.source == str(second)
 
