@@ -25,7 +25,7 @@ SRC = str(Path(__file__).resolve().parents[2] / "src")
 def _cli(*args: str) -> subprocess.Popen:
     env = {**os.environ, "PYTHONPATH": SRC, "OMP_NUM_THREADS": "1"}
     return subprocess.Popen(
-        [sys.executable, "-m", "hydrointerp.cli", *args],
+        [sys.executable, "-c", "from hydrointerp.cli import main; main()", *args],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -33,9 +33,12 @@ def _cli(*args: str) -> subprocess.Popen:
     )
 
 
-def _wait_for_holder(lock: Path, pid: int, timeout: float = 120.0) -> dict:
+def _wait_for_holder(lock: Path, proc: subprocess.Popen, timeout: float = 120.0) -> dict:
+    pid = proc.pid
     end = time.monotonic() + timeout
     while time.monotonic() < end:
+        if proc.poll() is not None:
+            raise AssertionError(f"the first run ended early: {proc.communicate()}")
         if lock.is_file() and lock.read_text():
             info = json.loads(lock.read_text())
             if info.get("pid") == pid:
@@ -48,7 +51,7 @@ def test_second_run_on_a_locked_directory_is_refused(tmp_path) -> None:
     run = tmp_path / "run"
     first = _cli("run", "tiny", "--out", str(run))
     try:
-        holder = _wait_for_holder(run / ".lock", first.pid)
+        holder = _wait_for_holder(run / ".lock", first)
         second = _cli("run", "tiny", "--out", str(run))
         _, err = second.communicate(timeout=120)
         assert second.returncode == 2, err
@@ -127,7 +130,7 @@ def test_truncated_or_replaced_artefact_is_not_up_to_date(tmp_path, monkeypatch)
     assert _run(tmp_path) == ["a", "b"]  # new upstream content: b reads it again
     assert (tmp_path / "run" / "b.txt").read_text() == "BETA\n" * 1000
     state = json.loads((tmp_path / "run" / ".stages" / "b.json").read_text())
-    size, _, digest = json.loads((tmp_path / "run" / ".stages" / "a.json").read_text())[
-        "outputs"
-    ]["a.txt"]
+    size, _, digest = json.loads((tmp_path / "run" / ".stages" / "a.json").read_text())["outputs"][
+        "a.txt"
+    ]
     assert size == 5000 and state["inputs"] == {"a.txt": digest}
