@@ -9,8 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-import yaml
-from io_rawfiles import era5_dataset, smooth_weather, write_era5, write_hydat
+from io_rawfiles import era5_dataset, smooth_weather, write_build_inputs, write_era5
 
 from hydrointerp.errors import DataError
 from hydrointerp.io import read_era5
@@ -108,25 +107,7 @@ def _build_config(tmp_path, flow_series, t2m_units: str = "K", tp_units: str = "
         t2m[500, 1, 2] = np.nan
         t2m_units = "K"
     ds = era5_dataset(times, LAT, LON360, t2m, tp, units=(t2m_units, tp_units))
-    write_era5(tmp_path / "era5.nc", ds)
-    station = {"id": "08AA001", "name": "A", "prov": "BC", "lat": 50.3, "lon": -120.0}
-    write_hydat(
-        tmp_path / "Hydat.sqlite3",
-        [{**station, "area": 100.0, "reg": 0}],
-        {"08AA001": flow_series["08AA001"]},
-    )
-    config = {
-        "era5": {"paths": "era5.nc"},
-        "flow": {"source": "hydat", "paths": "Hydat.sqlite3"},
-        "stations": {"ids": ["08AA001"]},
-        "period": {"start": "2001-01-01", "end": "2001-04-09"},
-        "selection": {"max_missing": 1.0, "max_missing_year": 1.0},
-        "grid": {"north": 51.0, "south": 49.5, "west": -121.5, "east": -119.25, "resolution": 0.75},
-        "output": "out/region.nc",
-    }
-    path = tmp_path / "build.yaml"
-    path.write_text(yaml.safe_dump(config))
-    return str(path)
+    return str(write_build_inputs(tmp_path, ds, flow_series["08AA001"]))
 
 
 @pytest.mark.parametrize(
