@@ -425,7 +425,28 @@ def _make(
     config: BuildConfig,
 ) -> xr.Dataset:
     try:
-        region = _make_region(weather, flows, masks, glacier, config)
+        region = make_region(
+            weather.transpose("time", "lat", "lon", "channel").values,
+            weather["time"].values,
+            weather["lat"].values,
+            weather["lon"].values,
+            flows["flow"].transpose("time", "station").values,
+            [str(s) for s in flows["station"].values],
+            names=flows["name"].values,
+            station_lat=flows["station_lat"].values,
+            station_lon=flows["station_lon"].values,
+            glacier_fraction=glacier,
+            area_km2=flows["area_km2"].values,
+            basin_mask=masks.values,
+            channels=[str(c) for c in weather["channel"].values],
+            attrs={
+                "source_weather": str(weather.attrs.get("sources", "")),
+                "source_flow": str(flows.attrs.get("source", "")),
+                "era5_recipe": config.era5.recipe,
+                "regrid": str(weather.attrs.get("regrid", "")),
+                "selection": config.selection.model_dump_json(),
+            },
+        )
     except DataError as exc:  # name the input files rather than "<memory>"
         if exc.source not in (None, "<memory>"):
             raise
@@ -447,37 +468,6 @@ def _make(
             {"long_name": "WSC data symbol"},
         )
     return region
-
-
-def _make_region(
-    weather: xr.DataArray,
-    flows: xr.Dataset,
-    masks: xr.DataArray,
-    glacier: np.ndarray,
-    config: BuildConfig,
-) -> xr.Dataset:
-    return make_region(
-        weather.transpose("time", "lat", "lon", "channel").values,
-        weather["time"].values,
-        weather["lat"].values,
-        weather["lon"].values,
-        flows["flow"].transpose("time", "station").values,
-        [str(s) for s in flows["station"].values],
-        names=flows["name"].values,
-        station_lat=flows["station_lat"].values,
-        station_lon=flows["station_lon"].values,
-        glacier_fraction=glacier,
-        area_km2=flows["area_km2"].values,
-        basin_mask=masks.values,
-        channels=[str(c) for c in weather["channel"].values],
-        attrs={
-            "source_weather": str(weather.attrs.get("sources", "")),
-            "source_flow": str(flows.attrs.get("source", "")),
-            "era5_recipe": config.era5.recipe,
-            "regrid": str(weather.attrs.get("regrid", "")),
-            "selection": config.selection.model_dump_json(),
-        },
-    )
 
 
 def build_region_file(
