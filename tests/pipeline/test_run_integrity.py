@@ -119,11 +119,18 @@ def test_truncated_or_replaced_artefact_is_not_up_to_date(tmp_path, monkeypatch)
     assert _run(tmp_path) == ["a", "b"]
     assert _run(tmp_path) == []  # all up to date
     a = tmp_path / "run" / "a.txt"
+    os.utime(a, ns=(0, 10**18))  # touched (or copied without -p): same bytes, still up to date
+    assert _run(tmp_path) == []
     with open(a, "r+b") as fh:
         fh.truncate(100)
     assert _run(tmp_path) == ["a"]  # rewritten with the same content: b stays valid
     assert a.read_text() == "alpha\n" * 1000
     a.write_text("someone else's region\n")  # replaced behind the runner's back
+    assert _run(tmp_path) == ["a"]
+    same_size = "ALPHA\n" * 1000  # replaced by other bytes of the same size, mtime kept
+    st = a.stat()
+    a.write_text(same_size)
+    os.utime(a, ns=(st.st_atime_ns, st.st_mtime_ns + 1))
     assert _run(tmp_path) == ["a"]
     monkeypatch.setenv("TEST_A_CONTENT", "beta\n")
     (tmp_path / "run" / "a.txt").unlink()

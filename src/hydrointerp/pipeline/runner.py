@@ -151,6 +151,14 @@ def _signature(path: Path) -> list[Any]:
     return [st.st_size, st.st_mtime_ns, _sha256(path)]
 
 
+def _unchanged(path: Path, recorded: list[Any]) -> bool:
+    """Same size, and the same mtime or (a copied file, say) the same SHA-256."""
+    st = path.stat()
+    if st.st_size != recorded[0]:
+        return False
+    return st.st_mtime_ns == recorded[1] or _sha256(path) == recorded[2]
+
+
 def _key(ctx: RunContext, path: Path) -> str:
     try:
         return str(Path(path).resolve().relative_to(ctx.run_dir.resolve()))
@@ -180,9 +188,9 @@ def _upstream_digests(ctx: RunContext, stage: Stage) -> dict[str, str]:
 def is_done(ctx: RunContext, stage: Stage, fp: str) -> bool:
     """True when the recorded fingerprint matches and every artefact is as it was written.
 
-    Artefacts must exist with the size and mtime recorded when the stage finished (a truncated
-    or replaced file is not done), and the upstream artefacts must have the content the stage
-    read. State files of older versions without these records count on existence only.
+    Artefacts must exist with the size recorded when the stage finished and the same mtime or,
+    failing that, the same SHA-256 (a truncated or replaced file is not done; a copied one is),
+    and the upstream artefacts must have the content the stage read. State files of older versions without these records count on existence only.
     """
     recorded = _read_state(ctx, stage.name)
     if recorded is None or recorded.get("fingerprint") != fp:
@@ -193,10 +201,8 @@ def is_done(ctx: RunContext, stage: Stage, fp: str) -> bool:
     sigs = recorded.get("outputs", {})
     for path in outputs:
         want = sigs.get(_key(ctx, path))
-        if want and path.is_file():
-            st = path.stat()
-            if [st.st_size, st.st_mtime_ns] != want[:2]:
-                return False
+        if want and path.is_file() and not _unchanged(path, want):
+            return False
     inputs = recorded.get("inputs")
     return inputs is None or inputs == _upstream_digests(ctx, stage)
 
