@@ -190,7 +190,8 @@ def is_done(ctx: RunContext, stage: Stage, fp: str) -> bool:
 
     Artefacts must exist with the size recorded when the stage finished and the same mtime or,
     failing that, the same SHA-256 (a truncated or replaced file is not done; a copied one is),
-    and the upstream artefacts must have the content the stage read. State files of older versions without these records count on existence only.
+    and the upstream artefacts must have the content the stage read. State files of older
+    versions without these records count on existence only.
     """
     recorded = _read_state(ctx, stage.name)
     if recorded is None or recorded.get("fingerprint") != fp:
