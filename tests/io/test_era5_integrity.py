@@ -83,6 +83,8 @@ def test_kelvin_labelled_celsius_is_refused_and_a_range_can_be_widened(tmp_path)
     assert float(w.sel(channel="tmax").isel(time=0, lat=0, lon=0)) == pytest.approx(first)
     with pytest.raises(DataError, match="unknown channel in ranges"):
         read_era5(path, grid="native", ranges={"t2m": (0.0, 1.0)})
+    with pytest.raises(DataError, match=r"reversed range; variable: ranges.precip"):
+        read_era5(path, grid="native", ranges={"precip": (10.0, 0.0)})
 
 
 def test_metres_labelled_mm_is_refused(tmp_path) -> None:

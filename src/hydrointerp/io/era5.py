@@ -671,6 +671,14 @@ def read_era5(
         raise DataError(
             "unknown channel in ranges", variable="ranges", expected=list(PLAUSIBLE), found=unknown
         )
+    for channel, (lo, hi) in (ranges or {}).items():
+        if not lo <= hi:
+            raise DataError(
+                "reversed range",
+                variable=f"ranges.{channel}",
+                expected="low <= high",
+                found=[lo, hi],
+            )
     files = expand_paths(paths, "ERA5")
     chunks = chunks or {"time": 744}
     parts = []
