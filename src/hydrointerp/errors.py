@@ -50,6 +50,17 @@ class DataError(HydroInterpError, ValueError):
             parts.append(f"found: {found}")
         super().__init__("; ".join(parts))
 
+    def with_source(self, source: str) -> DataError:
+        """A copy naming ``source`` where this error names no file (or ``"<memory>"``)."""
+        named = self.source not in (None, "<memory>")
+        return DataError(
+            self.problem,
+            source=self.source if named else source,
+            variable=self.variable,
+            expected=self.expected,
+            found=self.found,
+        )
+
 
 class ModelFormatError(HydroInterpError, ValueError):
     """A model file that this toolkit cannot represent or that lacks weights."""

@@ -95,3 +95,11 @@ def test_wsc_row_with_extra_cells(tmp_path, flow_series, run_main) -> None:
         " header's); found: line 41: 6 cells"
     )
     _no_output(tmp_path)
+
+
+def test_errors_from_memory_get_the_file_name() -> None:
+    bare = DataError("bad", source="<memory>", variable="v", expected=1, found=2)
+    named = bare.with_source("era5/a.nc")
+    assert str(named) == "bad; file: era5/a.nc; variable: v; expected: 1; found: 2"
+    kept = DataError("bad", source="region.nc").with_source("era5/a.nc")
+    assert kept.source == "region.nc"

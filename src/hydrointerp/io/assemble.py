@@ -448,15 +448,8 @@ def _make(
             },
         )
     except DataError as exc:  # name the input files rather than "<memory>"
-        if exc.source not in (None, "<memory>"):
-            raise
-        raise DataError(
-            exc.problem,
-            source=f"{weather.attrs.get('sources', '')}; {flows.attrs.get('source', '')}",
-            variable=exc.variable,
-            expected=exc.expected,
-            found=exc.found,
-        ) from exc
+        sources = f"{weather.attrs.get('sources', '')}; {flows.attrs.get('source', '')}"
+        raise exc.with_source(sources) from exc
     region = region.assign_coords(
         province=("station", flows["province"].values.astype(str).astype(object)),
         regulated=("station", flows["regulated"].values.astype(float)),

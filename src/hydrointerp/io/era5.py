@@ -706,7 +706,10 @@ def read_era5(
     weather = _aggregate(ds, recipe, sources)
     method = "none"
     if isinstance(target, Grid):
-        weather, method = regrid(weather, target)
+        try:
+            weather, method = regrid(weather, target)
+        except DataError as exc:  # name the files, not "<memory>"
+            raise exc.with_source(sources) from exc
     weather = _checked(weather.astype(np.float32), _file_spans(parts, files), recipe, ranges)
     weather = weather.rename("weather")
     weather.attrs.update(
