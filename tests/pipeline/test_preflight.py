@@ -62,6 +62,12 @@ def test_split_errors_before_anything_runs(tmp_path, run_main, split, message) -
             " 1999-2002; found: [2030, 2030]",
         ),
         (
+            {"data__region__n_years": 1, "windows__split": {}},
+            "the default train split and the default val split overlap, so val skill would be"
+            " computed on train years (give windows.split explicitly); expected: separate years;"
+            " found: train [2000, 2000], val [2000, 2000] share 2000-2000",
+        ),
+        (
             {"ensemble__fine_tune__n_clusters": 7},
             "ensemble.fine_tune.n_clusters is larger than the number of stations in {region};"
             " expected: at most 6; found: 7",

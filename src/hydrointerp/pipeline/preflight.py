@@ -7,7 +7,8 @@ forwards, the training, validation and test years do not overlap when the run tr
 
 :func:`check_against_region` runs as soon as ``region.nc`` is there (after the ``data`` stage,
 before ``windows`` and the training): every split period lies inside the data and holds target
-days after the first look-back, and ``n_clusters`` is at most the number of stations.
+days after the first look-back, default split periods (too little data) do not overlap either,
+and ``n_clusters`` is at most the number of stations.
 
 Each failure is one :class:`~hydrointerp.errors.ConfigError` naming the setting, what was
 expected and what was found.
@@ -35,6 +36,22 @@ def _configured_split(cfg: RunConfig) -> dict[str, tuple[int, int]]:
     return {k: (int(v[0]), int(v[1])) for k, v in values.items() if v is not None}
 
 
+def _check_separate(split: dict[str, tuple[int, int]], configured: set[str]) -> None:
+    """Training, validation and test years must not overlap (in a run that trains)."""
+    for (a, (a0, a1)), (b, (b0, b1)) in itertools.combinations(split.items(), 2):
+        if a0 <= b1 and b0 <= a1:
+            names = [
+                f"windows.split.{n}" if n in configured else f"the default {n} split"
+                for n in (a, b)
+            ]
+            hint = "" if {a, b} <= configured else " (give windows.split explicitly)"
+            raise ConfigError(
+                f"{names[0]} and {names[1]} overlap, so {b} skill would be computed on {a}"
+                f" years{hint}; expected: separate years; found: {a} [{a0}, {a1}],"
+                f" {b} [{b0}, {b1}] share {max(a0, b0)}-{min(a1, b1)}"
+            )
+
+
 def check_settings(cfg: RunConfig, shared: str | os.PathLike[str] | None = None) -> None:
     """Checks that need no data; run before the first stage.
 
@@ -53,13 +70,7 @@ def check_settings(cfg: RunConfig, shared: str | os.PathLike[str] | None = None)
                 f" <= last; found: [{first}, {last}]"
             )
     if cfg.ensemble.mode == "train":
-        for (a, (a0, a1)), (b, (b0, b1)) in itertools.combinations(split.items(), 2):
-            if a0 <= b1 and b0 <= a1:
-                raise ConfigError(
-                    f"windows.split.{a} and windows.split.{b} overlap, so {b} skill would be"
-                    f" computed on {a} years; expected: separate years; found: {a} [{a0}, {a1}],"
-                    f" {b} [{b0}, {b1}] share {max(a0, b0)}-{min(a1, b1)}"
-                )
+        _check_separate(split, set(split))
     if shared is not None or os.environ.get("HYDROINTERP_SHARED"):
         from hydrointerp.shared import find_shared
 
@@ -97,6 +108,9 @@ def check_against_region(ctx: RunContext) -> None:
                 f" {cfg.windows.lookback} days in {path}; expected: years from"
                 f" {first_target.year}; found: [{first}, {last}]"
             )
+    if cfg.ensemble.mode == "train":
+        resolved = {name: tuple(getattr(spec, f"{name}_years")) for name in SPLITS}
+        _check_separate(resolved, set(configured))
     k = ds.n_clusters(cfg)
     if k > n_station:
         key = "import.n_clusters" if cfg.ensemble.mode == "import" else "fine_tune.n_clusters"
