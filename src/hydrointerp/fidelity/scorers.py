@@ -9,6 +9,7 @@ metric and which broken explainers it was kept for.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -167,13 +168,39 @@ def map_baselines(
 
 
 def score_heat_map(b: Bundle) -> list[ScoreRow]:
-    """HESS heat maps: every method against the simulator's independent perturbation map and
-    against the exact contribution truth (time-mean |contribution|)."""
+    """HESS heat maps: every method against the simulator's independent perturbation map, the
+    basin, and the exact contribution truth (time-mean |contribution|); then the published
+    method per regime (``heat_map[<regime>]``, regimes with at least 3 stations)."""
     if b.region is None:
         return []
+    rows = _heat_rows(b, b.name, tuple(b.model))
+    if "regime" in b.region and "perturbation" in b.model:
+        stations = b.model["perturbation"]["station"].values
+        regime = b.region["regime"].sel(station=stations).values.astype(str)
+        for name in sorted(set(regime)):
+            pick = stations[regime == name]
+            if pick.size >= 3:
+                rows += _heat_rows(_subset(b, pick), f"{b.name}[{name}]", ("perturbation",))
+    return rows + _agreement_rows(b)
+
+
+def _subset(b: Bundle, stations: np.ndarray) -> Bundle:
+    def sel(ds: xr.Dataset | None) -> xr.Dataset | None:
+        return None if ds is None else ds.sel(station=stations)
+
+    return dataclasses.replace(
+        b,
+        model={k: sel(v) for k, v in b.model.items()},
+        truth=sel(b.truth),
+        controls={k: sel(v) for k, v in b.controls.items()},
+        contribution=sel(b.contribution),
+    )
+
+
+def _heat_rows(b: Bundle, experiment: str, methods: tuple[str, ...]) -> list[ScoreRow]:
     rows: list[ScoreRow] = []
     stations = next(iter(b.model.values()))["station"].values
-    basin = b.region["basin_mask"].sel(station=stations)
+    basin = b.region["basin_mask"].sel(station=stations)  # type: ignore[index]
     truths: list[tuple[str, xr.DataArray, xr.DataArray | None]] = []
     if b.truth is not None:
         sim_b = b.controls.get("simulator_b")
@@ -186,7 +213,8 @@ def score_heat_map(b: Bundle) -> list[ScoreRow]:
     for truth_name, truth, ceiling in truths:
         mt.check_same_grid(next(iter(b.model.values()))["sensitivity"], truth, b.name)
         metrics = _map_metrics(truth_name, truth, basin)
-        for method, ds in b.model.items():
+        for method in methods:
+            ds = b.model[method]
             maps = ds["sensitivity"]
             draws = [maps]
             if method == "perturbation" and "model_b" in b.controls:
@@ -201,7 +229,7 @@ def score_heat_map(b: Bundle) -> list[ScoreRow]:
                 info = mt.MAP_METRICS[name]
                 rows += _rows_for(
                     b,
-                    b.name,
+                    experiment,
                     method,
                     truth_name,
                     draws,
@@ -215,7 +243,6 @@ def score_heat_map(b: Bundle) -> list[ScoreRow]:
                     info.units,
                     _converged(ds),
                 )
-    rows += _agreement_rows(b)
     return rows
 
 
@@ -291,9 +318,9 @@ def score_daily(b: Bundle) -> list[ScoreRow]:
             base,
             ceiling,
             randomised,
-            lambda m: anomaly_corr(m).mean("time"),
+            anomaly_corr,
             "daily_anomaly_pearson",
-            "cluster",
+            "time",  # units: target days (the score of a day is its clusters' mean)
             True,
             "1",
             _converged(ds),
@@ -621,6 +648,65 @@ def score_cell_states(b: Bundle) -> list[ScoreRow]:
     )
 
 
+def score_decoding(b: Bundle) -> list[ScoreRow]:
+    """Experiment 4 with controls: the glacier melt the cell states add beyond the seasonal
+    cycle, temperature memory and snowmelt (leave-one-year-out ``delta_r2``, units = years),
+    for the published selection and for all units, against random units of the same count and
+    an untrained network's units; the ceiling is everything the controls leave unexplained."""
+    ds = b.model.get("perturbation")
+    if ds is None or "delta_r2" not in ds:
+        return []
+    delta = ds["delta_r2"]
+    ceiling = 1.0 - ds["r2_controls"]
+    base = {
+        "controls_only": xr.zeros_like(ceiling),
+        "random_units": delta.sel(unit_set="random_units", drop=True),
+        "untrained": delta.sel(unit_set="untrained", drop=True),
+    }
+    rows: list[ScoreRow] = []
+    for unit_set in ("selected", "all_units"):
+        rows += _rows_for(
+            b,
+            "cell_states_decoding",
+            unit_set,
+            "glacier_melt",
+            [delta.sel(unit_set=unit_set, drop=True)],
+            base,
+            ceiling,
+            {},
+            lambda x: x,
+            "delta_r2",
+            "year",
+            True,
+            "1",
+            True,
+        )
+    for unit_set in ("random_units", "untrained"):
+        rows.append(
+            reference_row(
+                "cell_states_decoding",
+                f"reference:{unit_set}",
+                "delta_r2",
+                "glacier_melt",
+                delta.sel(unit_set=unit_set, drop=True),
+                "year",
+                n_boot=b.n_boot,
+            )
+        )
+    rows.append(
+        reference_row(
+            "cell_states_decoding",
+            "reference:controls",
+            "r2",
+            "glacier_melt",
+            ds["r2_controls"],
+            "year",
+            n_boot=b.n_boot,
+        )
+    )
+    return rows
+
+
 #: scorer of each experiment, by the experiment's file stem
 SCORERS: dict[str, Callable[[Bundle], list[ScoreRow]]] = {
     "heat_map": score_heat_map,
@@ -630,4 +716,5 @@ SCORERS: dict[str, Callable[[Bundle], list[ScoreRow]]] = {
     "warming": score_warming,
     "august": score_august,
     "cell_states": score_cell_states,
+    "decoding": score_decoding,
 }

@@ -360,13 +360,17 @@ def _probe(ctx: RunContext, inputs: Any, result: xr.Dataset) -> dict[str, Any]:
     from hydrointerp.data.region import load
     from hydrointerp.experiments.output import write_experiment
     from hydrointerp.experiments.probe import probe_from_inputs
+    from hydrointerp.fidelity.decoding import decoding_from_inputs
 
     region = load(ctx.path(ds.REGION))
     if not bool((region["glacier_fraction"] > 0.01).any()):
         return {}
-    probe = probe_from_inputs(inputs, region, int(result.attrs.get("cluster", 0)))
-    write_experiment(probe, ctx.run_dir, "probe", {"cluster": int(result.attrs.get("cluster", 0))})
-    return {"probe": "experiments/probe.nc"}
+    cluster = int(result.attrs.get("cluster", 0))
+    probe = probe_from_inputs(inputs, region, cluster)
+    write_experiment(probe, ctx.run_dir, "probe", {"cluster": cluster})
+    decoding = decoding_from_inputs(inputs, region, cluster, ctx.config.seed)
+    write_experiment(decoding, ctx.run_dir, "decoding", {"cluster": cluster})
+    return {"probe": "experiments/probe.nc", "decoding": "experiments/decoding.nc"}
 
 
 def variants_of(ctx: RunContext, spec: ExperimentSpec) -> list[Any]:
