@@ -11,6 +11,8 @@ from hydrointerp.fidelity import explainers as ex
 from hydrointerp.fidelity import metrics as mt
 from hydrointerp.fidelity.scorers import (
     Bundle,
+    _masked_spearman,
+    cluster_support,
     cohen_kappa,
     daily_anomaly,
     log_tp_curve,
@@ -95,7 +97,7 @@ def test_daily_scorer_rows_have_skill_and_intervals(daily_runs, fid_region) -> N
     assert set(rows) == {
         "daily_anomaly_pearson",
         "pattern_label_kappa",
-        "pattern_contrast_spearman",
+        "pattern_map_spearman",
     }
     anomaly = rows["daily_anomaly_pearson"]
     assert anomaly.baseline_name in {"time_mean", "lag_shifted", "shuffled", "other_cluster"}
@@ -182,3 +184,37 @@ def test_august_slope_error_against_the_glacier_class_prior(fid_region) -> None:
     # the class prior (leave-one-out mean of the same glacier class) beats "no response"
     assert row.baseline_name == "prior" and row.baseline < float(np.abs(slope).mean())
     assert row.skill == pytest.approx(1 - 0.01 / row.baseline)
+
+
+def test_pattern_scores_reject_priors_and_other_clusters(daily_runs) -> None:
+    truth, faithful, _ = daily_runs
+    lab = faithful["pattern"]
+    good = float(cohen_kappa(lab, truth["pattern"]).mean())
+    for name, broken in {
+        "seasonal_prior": seasonal_label_prior(lab),
+        "lag_shifted": ex.lag_shifted(lab, lab.sizes["time"] // 4),
+        "constant": xr.ones_like(lab),
+    }.items():
+        assert good - float(cohen_kappa(broken, truth["pattern"]).mean()) > 0.2, name
+    near = cluster_support(truth)
+    pm, tpm = faithful["pattern_map"], truth["pattern_map"]
+
+    def score(m: xr.DataArray) -> float:
+        return float(_masked_spearman(m, tpm, near).mean())
+
+    assert score(pm) - score(ex.shuffled(pm)) > 0.2
+    assert score(pm) - score(ex.other_station(pm, "cluster")) > 0.2
+
+
+def test_cell_state_pattern_score_rejects_the_august_cosine(fid_region) -> None:
+    from hydrointerp.fidelity.scorers import score_cell_states
+    from hydrointerp.fidelity.truth import glacial_melt
+
+    melt = glacial_melt(fid_region)
+    rng = np.random.default_rng(0)
+    noisy = melt + 0.3 * rng.standard_normal(melt.size)
+    model = xr.Dataset({"pattern": noisy.rename("pattern")})
+    b = Bundle("cell_states", {"perturbation": model}, None, {}, None, fid_region, None, 300)
+    (row,) = score_cell_states(b)
+    assert row.metric == "melt_pattern_mse" and row.baseline_name in {"august_cosine", "constant"}
+    assert row.value < row.baseline and row.skill_low > 0

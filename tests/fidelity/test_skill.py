@@ -98,3 +98,20 @@ def test_noise_ceiling_of_the_simulator_at_the_documented_mask_count(fid_inputs,
     r40 = float(mt.support_spearman(_truth_map(b16), _truth_map(a16)).mean())
     assert r160 >= 0.98
     assert r40 < r160
+
+
+def test_untrained_network_has_no_skill_over_another_untrained_one(
+    sim_a, sim_c, untrained_a, untrained_b
+) -> None:
+    truth = _truth_map(sim_a)
+    row = skill_row(
+        "heat_map",
+        "untrained",
+        "support_spearman",
+        "simulator",
+        mt.support_spearman(untrained_a["sensitivity"], truth),
+        {"untrained": mt.support_spearman(untrained_b["sensitivity"], truth)},
+        mt.support_spearman(_truth_map(sim_c), truth),
+        "station",
+    )
+    assert row.skill_low < 0.0 < row.skill_high and abs(row.skill) < 0.3

@@ -376,40 +376,49 @@ def _pattern_rows(b: Bundle, method: str, ds: xr.Dataset) -> list[ScoreRow]:
         "1",
         _converged(ds),
     )
-    pm, tpm = ds["pattern_map"], t["pattern_map"]
-    contrast = pm.diff("flow_pattern").squeeze("flow_pattern", drop=True)
-    t_contrast = tpm.diff("flow_pattern").squeeze("flow_pattern", drop=True)
+    near = cluster_support(t)
+    tpm = t["pattern_map"]
 
-    def contrast_corr(m: xr.DataArray) -> xr.DataArray:
-        return mt.support_spearman(m, t_contrast, rel_floor=-1.0, halo=0)
+    def pattern_corr(m: xr.DataArray) -> xr.DataArray:
+        return _masked_spearman(m, tpm, near).mean("flow_pattern")
 
-    pbase = {
-        "shuffled": ex.shuffled(contrast),
-        "other_cluster": ex.other_station(contrast, "cluster"),
-    }
+    pm = ds["pattern_map"]
+    pbase = {"shuffled": ex.shuffled(pm), "other_cluster": ex.other_station(pm, "cluster")}
     if "random_all" in b.controls:
-        rp = b.controls["random_all"]["pattern_map"]
-        pbase["untrained"] = rp.diff("flow_pattern").squeeze("flow_pattern", drop=True)
-    ceil = None
-    if sim_b is not None:
-        ceil = sim_b["pattern_map"].diff("flow_pattern").squeeze("flow_pattern", drop=True)
+        pbase["untrained"] = b.controls["random_all"]["pattern_map"]
     rows += _rows_for(
         b,
         b.name,
         method,
         "simulator",
-        [contrast],
+        [pm],
         pbase,
-        ceil,
+        sim_b["pattern_map"] if sim_b is not None else None,
         {},
-        contrast_corr,
-        "pattern_contrast_spearman",
+        pattern_corr,
+        "pattern_map_spearman",
         "cluster",
         True,
         "1",
         _converged(ds),
     )
     return rows
+
+
+def cluster_support(ds: xr.Dataset) -> xr.DataArray:
+    """``(cluster, lat, lon)``: the pixels in or near any basin of the cluster's stations."""
+    near = ds["in_near"].astype(bool)
+    return near.groupby(ds["station_cluster"].rename("cluster")).any("station")
+
+
+def _masked_spearman(m: xr.DataArray, t: xr.DataArray, keep: xr.DataArray) -> xr.DataArray:
+    """Spearman of each map with the truth's on ``keep`` (same sample dims)."""
+    a, b = mt._paired(m, t)
+    k = mt._paired(keep, b)[0].astype(bool)
+    x, dims, _ = mt._flat(a)
+    y, _, _ = mt._flat(b)
+    kk, _, _ = mt._flat(k)
+    return mt._labelled(mt._row_corr(x, y, kk.astype(bool), True), dims, a, "spearman")
 
 
 # ------------------------------------------------------------------------------ Experiment 2
