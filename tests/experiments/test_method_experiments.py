@@ -110,13 +110,17 @@ def test_heat_map_verb_writes_the_method_suffixed_file(tmp_path, virtual_region)
 
 
 def test_pipeline_names_the_method_files_and_keeps_the_simulator_truth() -> None:
-    from hydrointerp.pipeline.experiment_stages import SPECS, _target_values, result_file
+    from hydrointerp.fidelity.controls import VARIANTS
+    from hydrointerp.pipeline.experiment_stages import SPECS, _target_values, result_stem
 
     daily, drivers = SPECS["daily"], SPECS["drivers"]
-    assert result_file(daily, {"method": "occlusion"}) == "sensitivity_daily_occlusion"
-    assert result_file(daily, {}) == "sensitivity_daily"
-    assert result_file(daily, {"method": "occlusion"}, "simulator") == "simulator/sensitivity_daily"
-    assert result_file(drivers, {"method": "x"}) == "drivers"  # not a map experiment
+    occ = {"method": "occlusion"}
+    assert result_stem(daily, occ) == "sensitivity_daily_occlusion"
+    assert result_stem(daily, {}) == "sensitivity_daily"
+    assert result_stem(daily, occ, "simulator") == "sensitivity_daily"
+    assert result_stem(drivers, {"method": "x"}) == "drivers"  # not a map experiment
+    stem = result_stem(daily, occ, VARIANTS["random_all"].predictor)
+    assert VARIANTS["random_all"].path(stem).endswith("random_all/sensitivity_daily_occlusion.nc")
     # the simulator has no gradients: its truth for a gradient method is the perturbation
     assert _target_values(daily, {"method": "saliency"}, "simulator")["method"] == "perturbation"
     assert _target_values(daily, {"method": "rise"}, "simulator")["method"] == "rise"
