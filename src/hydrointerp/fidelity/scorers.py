@@ -264,6 +264,14 @@ def _agreement_rows(b: Bundle) -> list[ScoreRow]:
     for name, a, t in pairs:
         r = mt.support_spearman(a, t, rel_floor=-1.0, halo=0)  # every pixel
         out.append(reference_row(b.name, name, "grid_spearman", "itself", r, "station"))
+    if b.truth is not None and b.contribution is not None:
+        # what the perturbation method reaches on a perfect model: its ceiling on this truth
+        mag = b.contribution["contribution_magnitude"]
+        for name in ("support_pearson", "support_spearman"):
+            r = getattr(mt, name)(_truth_map(b.truth), mag)
+            out.append(
+                reference_row(b.name, "method_on_simulator", name, "contribution", r, "station")
+            )
     return out
 
 

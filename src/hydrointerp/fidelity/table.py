@@ -155,7 +155,7 @@ def table_dataset(table: pd.DataFrame) -> xr.Dataset:
     return ds
 
 
-REFERENCE_METHODS = ("noise_ceiling", "self_agreement")
+REFERENCE_METHODS = ("noise_ceiling", "self_agreement", "method_on_simulator")
 
 
 def headline(table: pd.DataFrame) -> pd.DataFrame:
@@ -171,14 +171,7 @@ def references(table: pd.DataFrame) -> pd.DataFrame:
 
 
 def write_fidelity(run_dir: str | os.PathLike[str], n_boot: int = 1000) -> pd.DataFrame:
-    """Score ``run_dir`` and write ``fidelity.csv``, ``fidelity.nc`` and
-    ``figures/fidelity.png`` (atomically); returns the table."""
-    from hydrointerp.atomic import write_netcdf, write_text
-    from hydrointerp.plots.fidelity import plot_fidelity
+    """TEMPORARY shim for a run started before the move to :mod:`hydrointerp.fidelity.output`."""
+    from hydrointerp.fidelity.output import write_fidelity as write
 
-    run = Path(run_dir)
-    table = fidelity_table(run, n_boot=n_boot)
-    write_text(run / "fidelity.csv", table.to_csv(index=False))
-    write_netcdf(table_dataset(table), run / "fidelity.nc")
-    plot_fidelity(table, run / "figures" / "fidelity.png")
-    return table
+    return write(run_dir, n_boot)
