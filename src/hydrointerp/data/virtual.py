@@ -62,7 +62,8 @@ class RegionSimulator:
     """The process model of one virtual region, restricted to its gauged cells.
 
     A region with ``hydro_param(station, param)`` (the twin) runs one unit per station and
-    basin cell with that station's parameters; the "cells" below are then those units.
+    basin cell with that station's parameters and glacier fraction; the "cells" below are then
+    those units.
 
     Parameters
     ----------
@@ -80,10 +81,11 @@ class RegionSimulator:
             params = {str(k): table.values[station, i] for i, k in enumerate(table["param"].values)}
             basin = np.zeros((mask.shape[0], station.size))
             basin[station, np.arange(station.size)] = mask[station, self.rows, self.cols]
+            glacier = region["glacier_fraction"].values[station]
         else:
             self.rows, self.cols = np.nonzero(mask.sum(axis=0) > 0)
             basin = mask[:, self.rows, self.cols]
-        glacier = region["glacier_cell_fraction"].values[self.rows, self.cols]
+            glacier = region["glacier_cell_fraction"].values[self.rows, self.cols]
         self.model = CellModel(self.config, glacier, params)
         lat = region["lat"].values[self.rows]
         area = (self.config.resolution * EARTH_KM_PER_DEG) ** 2 * np.cos(np.deg2rad(lat))
