@@ -56,8 +56,9 @@ def seasonal_cycles(
 ) -> np.ndarray:
     """Z-scored mean runoff ``[365, unit]`` of units forced by ``forcing[day, units, channel]``.
 
-    ``units`` (default: all) picks the forcing column of each unit. Storages are spun up on the first 365 days (``cfg.spinup_cycles`` passes); within-year day
-    366 of leap years is left out, as in the published climatology.
+    ``units`` (default: all) picks the forcing column of each unit. Storages are spun up on
+    the first 365 days (``cfg.spinup_cycles`` passes); within-year day 366 of leap years is left
+    out, as in the published climatology.
     """
     model = CellModel(cfg, glacier, params)
     pick = np.arange(forcing.shape[1]) if units is None else np.asarray(units)

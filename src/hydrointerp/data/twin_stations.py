@@ -54,9 +54,7 @@ def _wsc_areas(era: Path) -> pd.Series:
     for prov in ("AB", "BC"):
         path = era / "stations" / f"{prov}ActNatFlowAll.csv"
         table = _read_table(path, skiprows=[1], skipinitialspace=True, encoding="latin1")
-        parts.append(
-            pd.to_numeric(table.set_index("Station")["DrainageArea"], errors="coerce")
-        )
+        parts.append(pd.to_numeric(table.set_index("Station")["DrainageArea"], errors="coerce"))
     return pd.concat(parts)
 
 

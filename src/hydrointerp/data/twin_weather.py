@@ -27,7 +27,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import xarray as xr
-from scipy.signal import lfilter
 from scipy.special import ndtr, ndtri
 
 from hydrointerp.data.mini import NORMALISATION
@@ -204,9 +203,7 @@ def fit_weather(weather: np.ndarray, dates: pd.DatetimeIndex, lat, lon, scale: f
     chol = np.linalg.cholesky(np.cov(noise, rowvar=False) + 1e-9 * np.eye(k))
     resid = flat - pcs @ eofs
     r_sd = resid.std(axis=0)
-    r_phi = np.clip(
-        (resid[1:] * resid[:-1]).mean(axis=0) / np.maximum(r_sd**2, 1e-12), 0.0, 0.99
-    )
+    r_phi = np.clip((resid[1:] * resid[:-1]).mean(axis=0) / np.maximum(r_sd**2, 1e-12), 0.0, 0.99)
     return WeatherFit(
         lat=np.asarray(lat, np.float64),
         lon=np.asarray(lon, np.float64),
