@@ -60,7 +60,7 @@ class TwinConfig(BaseModel):
     last_year: int = Field(2015, description="last year (published: 2015)")
     spinup_years: int = Field(1, ge=1, description="weather years before first_year")
     calibration_years: int = Field(
-        4, ge=1, description="years (from first_year) the hydrology is calibrated on"
+        8, ge=1, description="years (from first_year) the hydrology is calibrated on"
     )
     lapse_rate_k_per_km: float = Field(
         6.5, gt=0, description="turns the real mean temperature into the surrogate elevation"

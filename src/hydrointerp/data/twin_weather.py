@@ -36,8 +36,8 @@ N_HARMONICS = 3
 N_SD_HARMONICS = 2
 MONTH_WINDOW_DAYS = 30
 N_LEVELS = 401
-EOF_VARIANCE = 0.9
-MAX_EOFS = 120
+EOF_VARIANCE = 0.97
+MAX_EOFS = 250
 _BURN_IN = 200
 _YEAR = 365.25
 #: Reference for the precipitation scale: Salmon River (08KC001) basin-mean ERA5 (mm/day).
