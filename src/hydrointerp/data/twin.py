@@ -33,7 +33,7 @@ from scipy.optimize import linear_sum_assignment
 
 from hydrointerp.data.mini import LAT, LON, read_flowseason, read_mini
 from hydrointerp.data.region import add_cf_attrs, make_region, validate
-from hydrointerp.data.twin_hydrology import basin_forcing, calibrate
+from hydrointerp.data.twin_hydrology import basin_forcing, calibrate, refine
 from hydrointerp.data.twin_stations import TwinStations, build_stations
 from hydrointerp.data.twin_weather import (
     fit_weather,
@@ -41,13 +41,13 @@ from hydrointerp.data.twin_weather import (
     physical_weather,
     precip_scale,
 )
-from hydrointerp.data.virtual import simulate
+from hydrointerp.data.virtual import RegionSimulator, simulate
 from hydrointerp.data.virtual_config import COMPONENTS, VirtualRegionConfig
+from hydrointerp.data.virtual_hydrology import KELVIN
 from hydrointerp.shared import find_shared
 
 #: The published split of the twin's record (targets by year, inclusive).
 PUBLISHED_SPLIT = {"train": (1979, 2000), "val": (2001, 2010), "test": (2011, 2015)}
-KELVIN = 273.15
 
 
 class TwinConfig(BaseModel):
@@ -214,6 +214,18 @@ def generate_twin(
     )
     skeleton["hydro_param"] = (("station", "param"), params.to_numpy(np.float64))
     skeleton = skeleton.assign_coords(param=list(params.columns))
+    sim = RegionSimulator(skeleton)
+    unit_forcing = sim.cells(weather[cal_start:cal_end])
+    params, cal_corr = refine(
+        sim_cfg,
+        unit_forcing,
+        dates[cal_start:cal_end],
+        sim.basin * sim.cell_area_km2,
+        sim.model.glacier,
+        params,
+        read_flowseason(root).values,
+    )
+    skeleton["hydro_param"] = (("station", "param"), params.to_numpy(np.float64))
     skeleton["hydro_param"].attrs.update(long_name="calibrated process parameters per gauge")
     components = simulate(skeleton, skeleton["weather"].values).astype(np.float32)
     skeleton["flow"].values[:] = components.sum(axis=-1)

@@ -4,8 +4,10 @@ Each station's basin is first reduced to one unit forced by its basin-mean weath
 glacier fraction. Every combination of :data:`CANDIDATES` is run over the calibration years
 (one vectorised run, candidates x stations units); the combination whose z-scored seasonal
 cycle (the mean runoff of each within-year day 1..365, as the clustering input is built) is
-closest (least squares) to the station's real one (``flowseason_norm``) is kept. The twin then
-runs those parameters on every (station, basin cell) unit. See ``docs/virtual_region.md``.
+closest (least squares) to the station's real one (``flowseason_norm``) is kept. A second pass
+(:func:`refine`) runs the distributed model (one unit per station and basin cell, as the twin
+runs) with finer temperature-offset and degree-day steps around that choice. See
+``docs/virtual_region.md``.
 """
 
 from __future__ import annotations
@@ -28,6 +30,11 @@ CANDIDATES: dict[str, tuple[float, ...]] = {
 }
 
 
+#: Second-pass steps around each station's first choice (added K; multiplied).
+REFINE_OFFSETS_K: tuple[float, ...] = (-1.5, -0.75, 0.0, 0.75, 1.5)
+REFINE_DDF_FACTORS: tuple[float, ...] = (0.7, 1.0, 1.4)
+
+
 def basin_forcing(weather: np.ndarray, mask: np.ndarray, cell_area: np.ndarray) -> np.ndarray:
     """Basin-mean weather ``[day, station, channel]`` (cell fraction x area weights)."""
     w = mask * cell_area
@@ -46,7 +53,7 @@ def _zscore_rows(x: np.ndarray) -> np.ndarray:
     return (x - x.mean(axis=0)) / np.where(sd > 0, sd, 1.0)
 
 
-def seasonal_cycles(
+def mean_cycles(
     cfg: VirtualRegionConfig,
     forcing: np.ndarray,
     dates: pd.DatetimeIndex,
@@ -54,7 +61,7 @@ def seasonal_cycles(
     params: dict[str, np.ndarray],
     units: np.ndarray | None = None,
 ) -> np.ndarray:
-    """Z-scored mean runoff ``[365, unit]`` of units forced by ``forcing[day, units, channel]``.
+    """Mean runoff ``[365, unit]`` (mm/day) of units forced by ``forcing[day, units, channel]``.
 
     ``units`` (default: all) picks the forcing column of each unit. Storages are spun up on
     the first 365 days (``cfg.spinup_cycles`` passes); within-year day 366 of leap years is left
@@ -76,7 +83,7 @@ def seasonal_cycles(
         if doy[d] <= 365:
             total[doy[d] - 1] += runoff
             count[doy[d] - 1] += 1
-    return _zscore_rows(total / np.maximum(count, 1)[:, None])
+    return total / np.maximum(count, 1)[:, None]
 
 
 def calibrate(
@@ -106,11 +113,66 @@ def calibrate(
     n_c, n_s = len(table), forcing.shape[1]
     params = {k: np.repeat(table[k].to_numpy(), n_s) for k in table}
     units = np.tile(np.arange(n_s), n_c)
-    cycles = seasonal_cycles(cfg, forcing, dates, glacier[units], params, units)
-    cycles = cycles.reshape(365, n_c, n_s)
-    tz = _zscore_rows(np.asarray(target, np.float64))
-    err = ((cycles - tz[:, None, :]) ** 2).mean(axis=0)  # [candidate, station]
-    best = np.argmin(err, axis=0)
-    corr = 1.0 - 0.5 * err[best, np.arange(n_s)]
+    cycles = mean_cycles(cfg, forcing, dates, glacier[units], params, units)
+    best, corr = _best(cycles.reshape(365, n_c, n_s), target)
     chosen = table.iloc[best].reset_index(drop=True)
     return chosen, corr
+
+
+def _best(cycles: np.ndarray, target: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Index of the candidate nearest the target per station, and its correlation.
+
+    ``cycles[365, candidate, station]`` mean runoff; ``target[365, station]``.
+    """
+    shape = cycles.shape
+    z = _zscore_rows(cycles.reshape(365, -1)).reshape(shape)
+    tz = _zscore_rows(np.asarray(target, np.float64))
+    err = ((z - tz[:, None, :]) ** 2).mean(axis=0)  # [candidate, station]
+    best = np.argmin(err, axis=0)
+    return best, 1.0 - 0.5 * err[best, np.arange(shape[2])]
+
+
+def refine(
+    cfg: VirtualRegionConfig,
+    forcing: np.ndarray,
+    dates: pd.DatetimeIndex,
+    weights: np.ndarray,
+    glacier: np.ndarray,
+    chosen: pd.DataFrame,
+    target: np.ndarray,
+) -> tuple[pd.DataFrame, np.ndarray]:
+    """Second pass on the distributed units around each station's first-pass choice.
+
+    Parameters
+    ----------
+    forcing
+        ``[day, unit, (tmax, tmin, precip)]`` weather of every (station, basin cell) unit.
+    weights
+        ``[station, unit]`` the units' contributions to each station's flow (0 for other
+        stations' units).
+    glacier
+        ``[unit]`` glacier fraction.
+    chosen
+        First-pass parameters, one row per station.
+
+    Every unit of a station tries its station's parameters with the temperature offsets of
+    ``REFINE_OFFSETS_K`` added and the snow degree-day factor times ``REFINE_DDF_FACTORS``; the
+    combination whose basin seasonal cycle is nearest the real one is kept.
+    """
+    station = np.argmax(weights > 0, axis=0)  # each unit belongs to one station
+    combos = list(itertools.product(REFINE_OFFSETS_K, REFINE_DDF_FACTORS))
+    n_r, n_u = len(combos), station.size
+    base = {k: chosen[k].to_numpy()[station] for k in chosen}
+    params = {k: np.tile(v, n_r) for k, v in base.items()}
+    params["t_offset_k"] = params["t_offset_k"] + np.repeat([c[0] for c in combos], n_u)
+    params["ddf_snow_mm_per_k"] = params["ddf_snow_mm_per_k"] * np.repeat(
+        [c[1] for c in combos], n_u
+    )
+    units = np.tile(np.arange(n_u), n_r)
+    cycles = mean_cycles(cfg, forcing, dates, glacier[units], params, units)
+    basin = np.einsum("dru,su->drs", cycles.reshape(365, n_r, n_u), weights)
+    best, corr = _best(basin, target)
+    out = chosen.copy()
+    out["t_offset_k"] += np.array([combos[b][0] for b in best])
+    out["ddf_snow_mm_per_k"] *= np.array([combos[b][1] for b in best])
+    return out, corr

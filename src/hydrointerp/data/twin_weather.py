@@ -37,6 +37,7 @@ N_SD_HARMONICS = 2
 MONTH_WINDOW_DAYS = 30
 N_LEVELS = 401
 EOF_VARIANCE = 0.97
+VAR_FLOOR = 0.25
 MAX_EOFS = 250
 _BURN_IN = 200
 _YEAR = 365.25
@@ -72,6 +73,15 @@ def _harmonics(doy: np.ndarray, n: int) -> np.ndarray:
     w = 2.0 * np.pi * np.asarray(doy, np.float64)[:, None] / _YEAR
     k = np.arange(1, n + 1)[None, :]
     return np.concatenate([np.ones((len(doy), 1)), np.cos(w * k), np.sin(w * k)], axis=1)
+
+
+def _seasonal_sd(design: np.ndarray, coef: np.ndarray) -> np.ndarray:
+    """Seasonal standard deviation ``[day, cell]`` of harmonic variance coefficients.
+
+    The fitted variance is floored at ``VAR_FLOOR`` times the cell's annual-mean variance (a
+    harmonic fit of squared residuals can dip towards zero).
+    """
+    return np.sqrt(np.maximum(design @ coef, VAR_FLOOR * coef[0]))
 
 
 def _month_centres() -> np.ndarray:
@@ -189,7 +199,7 @@ def fit_weather(weather: np.ndarray, dates: pd.DatetimeIndex, lat, lon, scale: f
         mean_coef[ch] = np.linalg.lstsq(h, cells[..., ch], rcond=None)[0]
         resid = cells[..., ch] - h @ mean_coef[ch]
         var_coef[ch] = np.linalg.lstsq(hs, resid**2, rcond=None)[0]
-        z[..., ch] = resid / np.sqrt(np.maximum(hs @ var_coef[ch], 0.05))
+        z[..., ch] = resid / _seasonal_sd(hs, var_coef[ch])
     quant, z[..., 2] = _precip_scores(cells[..., 2], doy)
     flat = np.concatenate([z[..., ch] for ch in range(3)], axis=1)
     flat -= flat.mean(axis=0)
@@ -251,7 +261,7 @@ def generate_weather(fit: WeatherFit, dates: pd.DatetimeIndex, seed: int) -> np.
     hs = _harmonics(doy, N_SD_HARMONICS)
     out = np.empty((n_day, n_cell, 3), dtype=np.float32)
     for ch in range(2):
-        sd = np.sqrt(np.maximum(hs @ fit.var_coef[ch], 0.05))
+        sd = _seasonal_sd(hs, fit.var_coef[ch])
         out[..., ch] = h @ fit.mean_coef[ch] + sd * z[:, ch]
     out[..., 1] = np.minimum(out[..., 1], out[..., 0] - 0.1)
     out[..., 2] = _precip_from_scores(fit, doy, z[:, 2])
