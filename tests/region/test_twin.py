@@ -71,8 +71,10 @@ def test_weather_statistics_match_the_real_fields(twin: xr.Dataset, real) -> Non
     t = channel_statistics(twin["weather"].values, pd.DatetimeIndex(twin["time"].values), lat, lon)
     for ch in ("tmax", "tmin"):
         for season in ("DJF", "JJA"):
-            diff = np.abs(t[ch][f"mean_{season}"] - r[ch][f"mean_{season}"])
-            assert np.median(diff) < 1.5, (ch, season, np.median(diff))
+            # the spatial pattern closely; the regional mean within the spread of a few winters
+            diff = t[ch][f"mean_{season}"] - r[ch][f"mean_{season}"]
+            assert np.median(np.abs(diff - diff.mean())) < 0.5, (ch, season)
+            assert abs(diff.mean()) < 3.0, (ch, season, diff.mean())
             ratio = t[ch][f"sd_{season}"].mean() / r[ch][f"sd_{season}"].mean()
             assert 0.8 < ratio < 1.25, (ch, season, ratio)
         assert abs(t[ch]["lag1"].mean() - r[ch]["lag1"].mean()) < 0.15

@@ -9,9 +9,12 @@ Fit (:func:`fit_weather`, on the de-normalised 2010-2011 fields of the published
    real days are turned into normal scores through that distribution (ties at zero spread
    uniformly over the dry probability mass with a fixed generator).
 3. Space-time structure: the three channels' anomalies of all cells form one vector per day;
-   its leading EOFs (explaining ``EOF_VARIANCE`` of the variance) follow a fitted VAR(1) model
-   (lag-1 persistence, cross-channel coupling such as Tmax-Tmin, spatial correlation); the rest
-   is AR(1) noise per cell and channel with the residual's variance and persistence.
+   its leading EOFs (explaining ``EOF_VARIANCE`` of the variance, at most ``MAX_EOFS``) follow
+   a VAR(1) model fitted per season (DJF, MAM, JJA, SON: lag-1 persistence, cross-channel
+   coupling such as Tmax-Tmin, spatial correlation, all season-dependent); the rest is AR(1)
+   noise per cell and channel with the residual's variance and persistence; a per-season,
+   per-column factor (from a 30-year run of the fitted model with a fixed seed) restores each
+   season's real latent variance.
 
 Generation (:func:`generate_weather`) runs the VAR(1) from the seed, adds the residual noise
 and maps back through the seasonal means/sds and the precipitation quantile functions
@@ -21,7 +24,7 @@ weather. See ``docs/virtual_region.md`` (twin).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -38,8 +41,10 @@ MONTH_WINDOW_DAYS = 30
 N_LEVELS = 401
 EOF_VARIANCE = 0.97
 VAR_FLOOR = 0.25
-MAX_EOFS = 250
+MAX_EOFS = 60
 _BURN_IN = 200
+SCALE_RUN_YEARS = 30
+SCALE_RUN_SEED = 12345
 _YEAR = 365.25
 #: Reference for the precipitation scale: Salmon River (08KC001) basin-mean ERA5 (mm/day).
 SALMON_ERA5 = Path("salmon_08KC001") / "ERA5_weather_data_Salmon.nc"
@@ -56,11 +61,12 @@ class WeatherFit:
     var_coef: np.ndarray  # [2 channel, harmonic term, cell]  variance in K2
     precip_quantiles: np.ndarray  # [12 month, N_LEVELS, cell]  mm/day
     eofs: np.ndarray  # [K, 3 * cell]  channel-major (tmax cells, tmin cells, precip cells)
-    var_a: np.ndarray  # [K, K]
-    var_noise_chol: np.ndarray  # [K, K]
+    var_a: np.ndarray  # [season, K, K]  (DJF, MAM, JJA, SON)
+    var_noise_chol: np.ndarray  # [season, K, K]
     resid_sd: np.ndarray  # [3 * cell]
     resid_phi: np.ndarray  # [3 * cell]
     precip_scale_mm_day: float
+    season_scale: np.ndarray | None = None  # [season, 3 * cell]  variance correction
 
     @property
     def n_cells(self) -> int:
@@ -208,13 +214,18 @@ def fit_weather(weather: np.ndarray, dates: pd.DatetimeIndex, lat, lon, scale: f
     k = int(min(MAX_EOFS, np.searchsorted(share, EOF_VARIANCE) + 1))
     eofs = vt[:k]
     pcs = flat @ eofs.T
-    a = np.linalg.lstsq(pcs[:-1], pcs[1:], rcond=None)[0].T
-    noise = pcs[1:] - pcs[:-1] @ a.T
-    chol = np.linalg.cholesky(np.cov(noise, rowvar=False) + 1e-9 * np.eye(k))
+    season = _season(dates)[1:]
+    a = np.empty((4, k, k))
+    chol = np.empty((4, k, k))
+    for q in range(4):
+        now, before = pcs[1:][season == q], pcs[:-1][season == q]
+        a[q] = np.linalg.lstsq(before, now, rcond=None)[0].T
+        noise = now - before @ a[q].T
+        chol[q] = np.linalg.cholesky(np.cov(noise, rowvar=False) + 1e-9 * np.eye(k))
     resid = flat - pcs @ eofs
     r_sd = resid.std(axis=0)
     r_phi = np.clip((resid[1:] * resid[:-1]).mean(axis=0) / np.maximum(r_sd**2, 1e-12), 0.0, 0.99)
-    return WeatherFit(
+    raw = WeatherFit(
         lat=np.asarray(lat, np.float64),
         lon=np.asarray(lon, np.float64),
         mean_coef=mean_coef,
@@ -227,16 +238,40 @@ def fit_weather(weather: np.ndarray, dates: pd.DatetimeIndex, lat, lon, scale: f
         resid_phi=r_phi,
         precip_scale_mm_day=float(scale),
     )
+    return replace(raw, season_scale=_season_scale(raw, flat, _season(dates)))
 
 
-def _anomalies(fit: WeatherFit, n_day: int, rng: np.random.Generator) -> np.ndarray:
-    """Latent standardised anomalies ``[day, 3 * cell]``."""
-    k = fit.eofs.shape[0]
-    shocks = rng.standard_normal((n_day + _BURN_IN, k)) @ fit.var_noise_chol.T
+def _season_scale(fit: WeatherFit, real: np.ndarray, season: np.ndarray) -> np.ndarray:
+    """Per season and column: real latent sd over the model's (a long run with a fixed seed).
+
+    The switching seasonal VAR(1) does not keep each season's variance exactly (the fit on two
+    years overstates winter persistence); this factor restores the real seasonal variance.
+    """
+    days = pd.date_range("2001-01-01", periods=int(_YEAR * SCALE_RUN_YEARS), freq="D")
+    model = _anomalies(fit, days, np.random.default_rng(SCALE_RUN_SEED))
+    model_season = _season(days)
+    out = np.ones((4, real.shape[1]))
+    for q in range(4):
+        ratio = real[season == q].std(axis=0) / model[model_season == q].std(axis=0)
+        out[q] = np.clip(ratio, 0.5, 2.0)
+    return out
+
+
+def _season(dates: pd.DatetimeIndex) -> np.ndarray:
+    """0 DJF, 1 MAM, 2 JJA, 3 SON."""
+    return (dates.month.to_numpy() % 12) // 3
+
+
+def _anomalies(fit: WeatherFit, dates: pd.DatetimeIndex, rng: np.random.Generator) -> np.ndarray:
+    """Latent standardised anomalies ``[day, 3 * cell]`` (burn-in in the first day's season)."""
+    n_day, k = len(dates), fit.eofs.shape[0]
+    season = np.concatenate([np.full(_BURN_IN, _season(dates[:1])[0]), _season(dates)])
+    shocks = rng.standard_normal((n_day + _BURN_IN, k))
     pcs = np.empty_like(shocks)
     prev = np.zeros(k)
     for d in range(shocks.shape[0]):
-        prev = fit.var_a @ prev + shocks[d]
+        q = season[d]
+        prev = fit.var_a[q] @ prev + fit.var_noise_chol[q] @ shocks[d]
         pcs[d] = prev
     field = pcs[_BURN_IN:] @ fit.eofs
     white = rng.standard_normal((n_day + _BURN_IN, fit.resid_sd.size))
@@ -245,7 +280,10 @@ def _anomalies(fit: WeatherFit, n_day: int, rng: np.random.Generator) -> np.ndar
     red[0] = white[0]
     for d in range(1, white.shape[0]):
         red[d] = phi * red[d - 1] + np.sqrt(1.0 - phi**2) * white[d]
-    return field + fit.resid_sd * red[_BURN_IN:]
+    out = field + fit.resid_sd * red[_BURN_IN:]
+    if fit.season_scale is not None:
+        out *= fit.season_scale[season[_BURN_IN:]]
+    return out
 
 
 def generate_weather(fit: WeatherFit, dates: pd.DatetimeIndex, seed: int) -> np.ndarray:
@@ -255,7 +293,7 @@ def generate_weather(fit: WeatherFit, dates: pd.DatetimeIndex, seed: int) -> np.
     """
     rng = np.random.default_rng(seed)
     n_day, n_cell = len(dates), fit.n_cells
-    z = _anomalies(fit, n_day, rng).reshape(n_day, 3, n_cell)
+    z = _anomalies(fit, dates, rng).reshape(n_day, 3, n_cell)
     doy = dates.day_of_year.to_numpy()
     h = _harmonics(doy, N_HARMONICS)
     hs = _harmonics(doy, N_SD_HARMONICS)
