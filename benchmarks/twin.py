@@ -27,7 +27,12 @@ def main() -> None:
     args = parser.parse_args()
     from hydrointerp.data.mini import read_flowseason, read_mini
     from hydrointerp.data.twin import TwinConfig, generate_twin, published_clusters
-    from hydrointerp.data.twin_checks import channel_statistics, flow_checks, weather_table
+    from hydrointerp.data.twin_checks import (
+        channel_statistics,
+        flow_checks,
+        flow_magnitude,
+        weather_table,
+    )
     from hydrointerp.data.twin_weather import physical_weather, precip_scale
     from hydrointerp.shared import find_shared
 
@@ -62,6 +67,10 @@ def main() -> None:
     print(f"regimes {flow['regimes']} (published glacial 45, nival 169, pluvial 12)")
     print(f"adjusted Rand index vs published clusters: {flow['ari']:.3f}")
     print(f"water balance: max |residual| / precip over basins {flow['water_balance_max_rel']:.2e}")
+    wsc = root / "data" / "wsc_daily_flow" / "wsc_daily_flow_7stations_1979_2015.csv"
+    magnitude = flow_magnitude(twin, wsc)
+    print("mean flow, twin vs real WSC 1979-2015 (m3/s):")
+    print(magnitude.round(2).to_string(index=False))
 
 
 if __name__ == "__main__":

@@ -6,10 +6,13 @@ minus the per-cell calendar-month mean), the correlation of anomalies between ce
 distance bins, the Tmax-Tmin anomaly correlation, and for precipitation the wet-day (>= 1 mm)
 fraction and the 90th/99th percentiles. Flow (:func:`flow_checks`): per-gauge correlation of
 twin and real seasonal cycles, regime counts, adjusted Rand index of the twin's clusters against
-the published ones and the per-basin water-balance residual.
+the published ones and the per-basin water-balance residual; :func:`flow_magnitude` compares
+mean flows with real WSC records.
 """
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -150,3 +153,28 @@ def flow_checks(twin: xr.Dataset, real_season: xr.DataArray, published: xr.DataA
         "ari": float(adjusted_rand_score(published.values, twin["cluster"].values)),
         "water_balance_max_rel": float(rel.max()),
     }
+
+
+def flow_magnitude(twin: xr.Dataset, wsc_csv: str | Path) -> pd.DataFrame:
+    """Mean flow (m3/s) of the twin and of real WSC daily flows over their common days.
+
+    ``wsc_csv``: ``date`` column and one column per station id (``wsc_daily_flow`` layout);
+    stations not in the twin are left out.
+    """
+    from hydrointerp.errors import DataError
+
+    path = Path(wsc_csv)
+    if not path.is_file():
+        raise DataError("file not found", source=str(path))
+    real = pd.read_csv(path, index_col=0, parse_dates=True)
+    ids = [s for s in real.columns if s in set(map(str, twin["station"].values))]
+    days = real.index.intersection(pd.DatetimeIndex(twin["time"].values))
+    rows = []
+    for sid in ids:
+        r = real.loc[days, sid]
+        ok = r.notna().to_numpy()
+        t = twin["flow"].sel(station=sid, time=days).values[ok]
+        rows.append((sid, float(r[ok].mean()), float(t.mean())))
+    out = pd.DataFrame(rows, columns=["station", "real_m3s", "twin_m3s"])
+    out["ratio"] = out["twin_m3s"] / out["real_m3s"]
+    return out
