@@ -11,7 +11,7 @@ import pytest
 import xarray as xr
 
 from hydrointerp.data.mini import read_flowseason, read_mini
-from hydrointerp.data.twin import TwinConfig, generate_twin
+from hydrointerp.data.twin import PUBLISHED_SPLIT, TwinConfig, generate_twin
 from hydrointerp.data.twin_checks import channel_statistics
 from hydrointerp.data.twin_weather import (
     fit_weather,
@@ -151,3 +151,26 @@ def test_simulator_predictor_reproduces_the_twin_flow(twin: xr.Dataset) -> None:
     bumped[0, :, outside[0], outside[1], :] += 1.0
     z2 = pred.predict_block(bumped, targets).numpy()[0]
     assert np.array_equal(z2[:, station], z[:, station])
+
+
+def test_run_configs_name_the_twin() -> None:
+    from hydrointerp.config import load_config, parse_config
+    from hydrointerp.errors import ConfigError
+
+    for name in ("reproduce-twin", "twin-reduced"):
+        cfg = load_config(name)
+        assert cfg.data.source == "twin" and cfg.fidelity.enabled
+        split = cfg.windows.split
+        found = {"train": tuple(split.train), "val": tuple(split.val), "test": tuple(split.test)}
+        assert (
+            found
+            == PUBLISHED_SPLIT
+            == {
+                "train": (1979, 2000),
+                "val": (2001, 2010),
+                "test": (2011, 2015),
+            }
+        )
+    assert load_config("reproduce-twin").ensemble.members == 10
+    with pytest.raises(ConfigError, match="data.twin.seeed"):
+        parse_config({"name": "x", "data": {"source": "twin", "twin": {"seeed": 1}}})
