@@ -60,7 +60,7 @@ class TwinConfig(BaseModel):
     last_year: int = Field(2015, description="last year (published: 2015)")
     spinup_years: int = Field(1, ge=1, description="weather years before first_year")
     calibration_years: int = Field(
-        8, ge=1, description="years (from first_year) the hydrology is calibrated on"
+        8, ge=1, description="years (from first_year) of the first calibration pass"
     )
     lapse_rate_k_per_km: float = Field(
         6.5, gt=0, description="turns the real mean temperature into the surrogate elevation"
@@ -215,11 +215,11 @@ def generate_twin(
     skeleton["hydro_param"] = (("station", "param"), params.to_numpy(np.float64))
     skeleton = skeleton.assign_coords(param=list(params.columns))
     sim = RegionSimulator(skeleton)
-    unit_forcing = sim.cells(weather[cal_start:cal_end])
+    unit_forcing = sim.cells(weather[cal_start:])
     params, cal_corr = refine(
         sim_cfg,
         unit_forcing,
-        dates[cal_start:cal_end],
+        dates[cal_start:],
         sim.basin * sim.cell_area_km2,
         sim.model.glacier,
         params,

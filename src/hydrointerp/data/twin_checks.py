@@ -18,26 +18,13 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from hydrointerp.data.twin_weather import lag1, month_anomalies
 from hydrointerp.data.virtual_terrain import EARTH_KM_PER_DEG
 
 CHANNELS = ("tmax", "tmin", "precip")
 SEASONS = {"DJF": (12, 1, 2), "MAM": (3, 4, 5), "JJA": (6, 7, 8), "SON": (9, 10, 11)}
 DISTANCE_BINS_KM = (0.0, 150.0, 300.0, 600.0, 1200.0, 2500.0)
 WET_MM = 1.0
-
-
-def _anomalies(x: np.ndarray, dates: pd.DatetimeIndex) -> np.ndarray:
-    """``x[day, cell]`` minus its per-cell calendar-month mean."""
-    out = np.empty_like(x, dtype=np.float64)
-    month = dates.month.to_numpy()
-    for m in range(1, 13):
-        sel = month == m
-        out[sel] = x[sel] - x[sel].mean(axis=0)
-    return out
-
-
-def _lag1(a: np.ndarray) -> np.ndarray:
-    return (a[1:] * a[:-1]).mean(axis=0) / np.maximum(a.var(axis=0), 1e-12)
 
 
 def _distance_km(lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
@@ -71,9 +58,9 @@ def channel_statistics(
             sel = np.isin(month, months)
             stats[f"mean_{season}"] = x[sel].mean(axis=0)
             stats[f"sd_{season}"] = x[sel].std(axis=0)
-        a = _anomalies(x, dates)
+        a = month_anomalies(x, dates)
         anomalies[name] = a
-        stats["lag1"] = _lag1(a)
+        stats["lag1"] = lag1(a)
         corr = np.corrcoef(a, rowvar=False)[upper]
         stats["corr_by_distance"] = np.array(
             [corr[bins == b].mean() for b in range(len(DISTANCE_BINS_KM) - 1)]

@@ -6,7 +6,8 @@ glacier fraction. Every combination of :data:`CANDIDATES` is run over the calibr
 cycle (the mean runoff of each within-year day 1..365, as the clustering input is built) is
 closest (least squares) to the station's real one (``flowseason_norm``) is kept. A second pass
 (:func:`refine`) runs the distributed model (one unit per station and basin cell, as the twin
-runs) with finer temperature-offset and degree-day steps around that choice. See
+runs) over the whole record with finer temperature-offset and degree-day steps around that
+choice. See
 ``docs/virtual_region.md``.
 """
 
