@@ -87,7 +87,7 @@ def build_stages(cfg: RunConfig) -> list[Stage]:
             )
         )
     exps = [f"experiment.{n}" for n in cfg.experiments.run]
-    if cfg.fidelity.enabled and cfg.data.source == "virtual" and exps:
+    if cfg.fidelity.enabled and cfg.data.source in ("virtual", "twin") and exps:
         stages.append(Stage("fidelity", es.run_fidelity, _files(es.FIDELITY), (), tuple(exps)))
     last = [st.name for st in stages]
     stages.append(
