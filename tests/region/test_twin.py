@@ -174,3 +174,24 @@ def test_run_configs_name_the_twin() -> None:
     assert load_config("reproduce-twin").ensemble.members == 10
     with pytest.raises(ConfigError, match="data.twin.seeed"):
         parse_config({"name": "x", "data": {"source": "twin", "twin": {"seeed": 1}}})
+
+
+def test_exact_contributions_add_up_on_the_twin(twin: xr.Dataset) -> None:
+    """The twin simulates one unit per (station, cell): the contribution truth accumulates the
+    units of a cell and still adds up to each gauge's flow anomaly."""
+    from hydrointerp.experiments.inputs import simulator_inputs
+    from hydrointerp.fidelity.truth import baseline_frames, cell_contributions
+
+    inputs = simulator_inputs(twin, lookback=60).every_nth_target(60)
+    c = cell_contributions(inputs)
+    start = pd.Timestamp(inputs.frames["time"].values[0])
+    pred = inputs.predictor
+    x = inputs.frames.values[None].astype(np.float32)
+    b = baseline_frames(inputs.frames).values[None].astype(np.float32)
+    q = [
+        pred.component_predict_block(f, inputs.target_indices(), start).numpy().sum(-1)[0]
+        for f in (x, b)
+    ]
+    anomaly = q[0] - q[1]
+    total = c.sum(("lat", "lon")).transpose("time", "station").values
+    np.testing.assert_allclose(total, anomaly, rtol=1e-3, atol=1e-3 * np.abs(anomaly).max())
