@@ -169,9 +169,3 @@ def references(table: pd.DataFrame) -> pd.DataFrame:
     method = table["method"].astype(str)
     return table[method.str.contains(":") | method.isin(REFERENCE_METHODS)]
 
-
-def write_fidelity(run_dir: str | os.PathLike[str], n_boot: int = 1000) -> pd.DataFrame:
-    """TEMPORARY shim for a run started before the move to :mod:`hydrointerp.fidelity.output`."""
-    from hydrointerp.fidelity.output import write_fidelity as write
-
-    return write(run_dir, n_boot)
