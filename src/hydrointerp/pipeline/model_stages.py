@@ -281,10 +281,16 @@ def run_skill(ctx: RunContext) -> dict[str, Any]:
     out["observed"].attrs.update(units="1", long_name="normalised observed discharge")
     out.attrs.update(period=f"{times[0].date()}..{times[-1].date()}", split="test")
     write_netcdf(out, ctx.path(PREDICTIONS))
-    table = skill_table(out, kinds)
+    table = skill_table(out, kinds, norm)
     write_text(ctx.path(SKILL), table.to_csv(index=False))
     med = {k: float(np.nanmedian(table[f"nse_{k}"])) for k in kinds}
-    return {"median_nse": med, "period": out.attrs["period"], "n_days": int(len(times))}
+    units = "1 (normalised)" if norm.identity else "m3 s-1"
+    return {
+        "median_nse": med,
+        "period": out.attrs["period"],
+        "n_days": int(len(times)),
+        "flow_units": units,
+    }
 
 
 def _test_times(flow: xr.DataArray, frames: xr.DataArray, spec: Any) -> Any:
@@ -299,15 +305,24 @@ def _test_times(flow: xr.DataArray, frames: xr.DataArray, spec: Any) -> Any:
     return times[keep]
 
 
-def skill_table(pred: xr.Dataset, kinds: list[str]) -> Any:
-    """Per-station NSE, KGE, bias and r of each ensemble's mean (``training.metrics``)."""
+def skill_scores(pred: xr.Dataset, kind: str, norm: Any) -> xr.Dataset:
+    """The metric suite of one ensemble (mean and members) on the test period, in m3/s."""
+    from hydrointerp.training.metrics import physical_skill
+
+    return physical_skill(pred["observed"], pred[f"{kind}_member"], norm)
+
+
+def skill_table(pred: xr.Dataset, kinds: list[str], norm: Any) -> Any:
+    """One row per station: every metric of each ensemble's mean, units in the column names."""
     import pandas as pd
 
-    from hydrointerp.training.metrics import metrics_table
+    from hydrointerp.training.metrics import SUITE, column_name
 
     table = pd.DataFrame({"station_id": [str(s) for s in pred["station"].values]})
     for kind in kinds:
-        scores = metrics_table(pred["observed"], pred[f"{kind}_member"])
-        for name in ("nse", "kge", "bias", "r"):
-            table[f"{name}_{kind}"] = scores[name].sel(station=pred["station"]).values
+        scores = skill_scores(pred, kind, norm).sel(station=pred["station"])
+        for name in SUITE:
+            if name in scores:
+                col = column_name(name, kind, scores[name].attrs["units"])
+                table[col] = scores[name].values
     return table

@@ -67,13 +67,11 @@ def kge(obs: xr.DataArray, pred: xr.DataArray, dim: str = "time") -> xr.Dataset:
 
 
 #: every metric of the suite: name -> (long name, units rule); "flow" = the units of the flows,
-#: "flow2" = their square, anything else literally (neuralhydrology 1.13 names in brackets)
+#: "flow2" = their square, anything else literally (neuralhydrology 1.13 names in brackets).
+#: KGE's three components are ``r``, ``alpha_nse`` and ``beta_kge``.
 SUITE: dict[str, tuple[str, str]] = {
     "nse": ("Nash-Sutcliffe efficiency [NSE]", "1"),
     "kge": ("Kling-Gupta efficiency [KGE]", "1"),
-    "kge_r": ("KGE correlation (Pearson r)", "1"),
-    "kge_alpha": ("KGE variability ratio std(sim)/std(obs) [Alpha-NSE]", "1"),
-    "kge_beta": ("KGE bias ratio mean(sim)/mean(obs) [Beta-KGE]", "1"),
     "mse": ("mean squared error [MSE]", "flow2"),
     "rmse": ("root mean squared error [RMSE]", "flow"),
     "alpha_nse": ("std(sim)/std(obs) [Alpha-NSE]", "1"),
@@ -91,17 +89,14 @@ SUITE: dict[str, tuple[str, str]] = {
 }
 
 #: metrics that depend on the flows' offset and scale: meaningful only in physical units
-PHYSICAL = (
-    "mse", "rmse", "kge", "kge_beta", "beta_kge", "beta_nse", "bias", "fhv", "flv", "fms",
-    "peak_mape",
-)  # fmt: skip
+PHYSICAL = ("mse", "rmse", "kge", "beta_kge", "beta_nse", "bias", "fhv", "flv", "fms", "peak_mape")
 
 
 def _units(rule: str, flow_units: str) -> str:
     if rule == "flow":
         return flow_units
     if rule == "flow2":
-        return "1" if flow_units == "1" else f"({flow_units})2"
+        return {"1": "1", "m3 s-1": "m6 s-2"}.get(flow_units, f"({flow_units})^2")
     return rule
 
 
@@ -140,14 +135,14 @@ def suite(obs: xr.DataArray, pred: xr.DataArray, dim: str = "time") -> xr.Datase
     from hydrointerp.training import signatures as sig
 
     o, p = _paired(obs, pred, dim)
-    ds = kge(o, p, dim)
-    ds["nse"] = nse(o, p, dim)
+    parts = kge(o, p, dim)
+    ds = xr.Dataset({"kge": parts["kge"], "nse": nse(o, p, dim)})
     ds["mse"] = ((p - o) ** 2).mean(dim)
     ds["rmse"] = np.sqrt(ds["mse"])
-    ds["alpha_nse"] = ds["kge_alpha"]
-    ds["beta_kge"] = ds["kge_beta"]
+    ds["alpha_nse"] = parts["kge_alpha"]
+    ds["beta_kge"] = parts["kge_beta"]
     ds["beta_nse"] = (p.mean(dim) - o.mean(dim)) / o.std(dim)
-    ds["r"] = ds["kge_r"]
+    ds["r"] = parts["kge_r"]
     ds["bias"] = bias(o, p, dim)
     for name, func, days in (
         ("fhv", sig.fhv, False),
@@ -186,6 +181,47 @@ def metrics_table(obs: xr.DataArray, pred: xr.DataArray, dim: str = "time") -> x
                 ds[f"{name}_member"] = members[name].rename(f"{name}_member")
                 ds[f"{name}_member"].attrs["long_name"] += " of each member"
     return ds
+
+
+def physical_skill(obs: xr.DataArray, pred: xr.DataArray, norm: Any | None) -> xr.Dataset:
+    """:func:`metrics_table` of normalised flows, computed in m3/s.
+
+    ``norm`` (a :class:`~hydrointerp.data.windows.Normaliser`) de-normalises both with each
+    station's training mean and std first. Without one, or with an identity normaliser
+    (already-normalised inputs such as the published mini year), there are no physical units to
+    return to, so the metrics of :data:`PHYSICAL` are left out rather than reported on
+    normalised flows.
+    """
+    normalised = norm is None or norm.identity
+    if not normalised:
+        obs, pred = norm.inverse_flow(obs), norm.inverse_flow(pred)
+    scores = metrics_table(obs.astype(np.float64), pred.astype(np.float64))
+    if normalised:
+        drop = [v for v in scores.data_vars if v.removesuffix("_member") in PHYSICAL]
+        scores = scores.drop_vars(drop)
+        scores.attrs["flow_units"] = "1 (normalised; metrics needing m3/s left out)"
+    return scores
+
+
+def column_name(metric: str, kind: str, units: str) -> str:
+    """A skill-table column: ``<metric>_<kind>``, then `` [units]`` unless dimensionless."""
+    return f"{metric}_{kind}" if units == "1" else f"{metric}_{kind} [{units}]"
+
+
+def split_column(column: str) -> tuple[str, str, str]:
+    """Inverse of :func:`column_name`: ``(metric, kind, units)``.
+
+    Raises
+    ------
+    ValueError
+        When the column is not ``<metric>_<kind>[ [units]]`` with a metric of :data:`SUITE`.
+    """
+    head, _, rest = column.partition(" [")
+    units = rest.removesuffix("]") if rest else "1"
+    for metric in sorted(SUITE, key=len, reverse=True):
+        if head.startswith(metric + "_"):
+            return metric, head.removeprefix(metric + "_"), units
+    raise ValueError(f"not a skill column <metric>_<kind> [units]: {column!r}")
 
 
 def summary(table: xr.Dataset) -> dict[str, float]:
