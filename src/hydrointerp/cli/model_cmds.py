@@ -135,7 +135,7 @@ def predict_cmd(
     Example: ``hydrointerp predict --models ../shared/data/cnn_lstm_era/models --data
     ../shared/data/cnn_lstm_era/mini --out pred.nc``
     """
-    from hydrointerp.atomic import write_netcdf
+    from hydrointerp.cf import write_cf
     from hydrointerp.errors import ConfigError
     from hydrointerp.models.ensemble import ensemble_from_paths
 
@@ -156,7 +156,7 @@ def predict_cmd(
         norm = Normaliser.load(normaliser)
     pred = add_skill(ens.predict(ds["weather"], times), ds["flow"], norm)
     pred.attrs.update(source_data=str(data), models=" ".join(str(m) for m in models))
-    write_netcdf(pred, out)
+    write_cf(pred, out, "hydrointerp predictions")
     median = float(pred["nse_ensemble"].median())
     typer.echo(
         f"wrote {out}: {ens.n_members} member(s), {len(times)} days, {len(ids)} stations;"
