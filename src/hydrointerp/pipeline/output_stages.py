@@ -109,7 +109,9 @@ def _hydrologist_figures(
 ) -> list[Path]:
     """NSE CDF across gauges; hydrographs and FDCs of the best/median/worst gauge (m3/s)."""
     from hydrointerp.data.windows import Normaliser
+    from hydrointerp.pipeline.baseline_stage import KIND, load_baseline
     from hydrointerp.plots.skill import plot_gauge_panels, plot_nse_cdf
+    from hydrointerp.training import metrics
 
     if not nse:
         return []
@@ -120,6 +122,11 @@ def _hydrologist_figures(
 
     sims = {kind: physical(pred[f"{kind}_mean"]) for kind in nse}
     main = "fine" if "fine" in nse else next(iter(nse))
+    lumped = load_baseline(ctx)
+    if lumped is not None:
+        obs = physical(pred["observed"])
+        nse = {**nse, KIND: metrics.nse(obs, lumped.sel(time=obs["time"]))}
+        sims[KIND] = lumped
     return [
         plot_nse_cdf(nse, out_dir / "nse_cdf.png", "Ensemble-mean NSE across gauges, test"),
         plot_gauge_panels(
