@@ -165,7 +165,7 @@ class BaselineSection(_Strict):
     epochs: int = Field(10, ge=1)
     batch_size: int = Field(256, ge=1)
     learning_rate: float = Field(0.003, gt=0)
-    num_threads: int = Field(2, ge=1)
+    num_threads: int = Field(1, ge=1)
 
 
 class ReportSection(_Strict):

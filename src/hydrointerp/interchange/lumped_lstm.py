@@ -39,7 +39,7 @@ class LumpedLSTMSettings:
     batch_size: int = 256  # [batch_size]
     learning_rate: float = 0.003  # [learning_rate]
     seed: int = 0  # [seed]
-    num_threads: int = 2  # torch threads while training
+    num_threads: int = 1  # torch threads while training (2 spin under load on shared cores)
 
 
 def _date(day: pd.Timestamp) -> str:

@@ -171,8 +171,8 @@ def _skill_section(run_dir: Path, figures: list[Path], embed: bool) -> str:
     period = _stage_info(run_dir, "skill").get("period", "")
     body = h.note(
         f"Nash–Sutcliffe efficiency of each ensemble's mean prediction per station over the test"
-        f" period {period} (normalised flow; 'fine' routes each station to its cluster's"
-        " fine-tuned models)."
+        f" period {period} ('fine' routes each station to its cluster's fine-tuned models;"
+        " 'lstm' is the lumped neuralhydrology baseline on basin averages, when enabled)."
     )
     body += h.table(list(summary.columns), summary.itertuples(index=False))
     units = _stage_info(run_dir, "skill").get("flow_units", "")
