@@ -41,3 +41,30 @@ def shared() -> Path:
 def shared_data(shared: Path) -> Path:
     """``shared/data``."""
     return shared / "data"
+
+
+@pytest.fixture()
+def run_main(capsys: pytest.CaptureFixture[str]):
+    """``run_main(args) -> (exit code, stderr)`` of the real entry point ``hydrointerp.cli.main``.
+
+    CliRunner shows the exception object; users see ``main``'s one-line ``error: ...`` and its
+    exit code, which is what the error tests check.
+    """
+    import sys
+
+    from hydrointerp.cli import main
+
+    def run(args: list[str]) -> tuple[int, str]:
+        capsys.readouterr()
+        saved = sys.argv
+        sys.argv = ["hydrointerp", *[str(a) for a in args]]
+        try:
+            main()
+            code = 0
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else 1
+        finally:
+            sys.argv = saved
+        return code, capsys.readouterr().err
+
+    return run

@@ -26,7 +26,7 @@ from hydrointerp.device import DeviceName
 from hydrointerp.errors import ConfigError
 
 CONFIG_DIR = Path(__file__).resolve().parent / "configs"
-BUILTIN = ("demo", "reproduce-mini", "tiny")
+BUILTIN = ("demo", "reproduce-mini", "tiny", "fidelity")
 
 #: Experiments the pipeline knows, in the order they run.
 EXPERIMENTS = (
@@ -150,10 +150,40 @@ class ExperimentsSection(_Strict):
         return value
 
 
+#: the control runs of the fidelity stage (hydrointerp.fidelity.controls defines each)
+ControlName = Literal[
+    "simulator_b", "model_b", "random_head", "random_lstm", "random_all", "contribution"
+]
+
+
 class FidelitySection(_Strict):
-    """Score each interpretation against the simulator's truth (virtual regions only)."""
+    """Score each interpretation against the simulator's truth (virtual regions only).
+
+    ``controls`` are the extra runs each experiment makes for its scores (where the experiment
+    supports them; docs/fidelity.md): ``simulator_b`` (a second independent truth: the noise
+    ceiling), ``model_b`` (the network with independent masks: its self-agreement),
+    ``random_head``/``random_lstm``/``random_all`` (the cascading model-parameter randomisation;
+    ``random_all`` is the untrained network, also a baseline) and ``contribution`` (the exact
+    additive truth of the map experiments). ``cascade`` lists the experiments that run the two
+    partial randomisation levels (default: the map experiments); ``control_experiments`` the
+    experiments that run any control (default all; the demo limits them to the heat map to stay
+    in its budget). ``n_boot``: bootstrap resamples of every interval.
+    """
 
     enabled: bool = True
+    controls: list[ControlName] = Field(
+        default_factory=lambda: [
+            "simulator_b",
+            "model_b",
+            "random_head",
+            "random_lstm",
+            "random_all",
+            "contribution",
+        ]
+    )
+    cascade: list[str] = Field(default_factory=lambda: ["heat_map", "daily", "channels"])
+    control_experiments: list[str] | None = None
+    n_boot: int = Field(1000, ge=0)
 
 
 class BaselineSection(_Strict):

@@ -50,6 +50,17 @@ class DataError(HydroInterpError, ValueError):
             parts.append(f"found: {found}")
         super().__init__("; ".join(parts))
 
+    def with_source(self, source: str) -> DataError:
+        """A copy naming ``source`` where this error names no file (or ``"<memory>"``)."""
+        named = self.source not in (None, "<memory>")
+        return DataError(
+            self.problem,
+            source=self.source if named else source,
+            variable=self.variable,
+            expected=self.expected,
+            found=self.found,
+        )
+
 
 class ModelFormatError(HydroInterpError, ValueError):
     """A model file that this toolkit cannot represent or that lacks weights."""
@@ -57,3 +68,10 @@ class ModelFormatError(HydroInterpError, ValueError):
 
 class ConfigError(HydroInterpError, ValueError):
     """A configuration file or setting that is invalid."""
+
+
+class WriteError(HydroInterpError, OSError):
+    """An output that could not be written (disk full, read-only or forbidden folder).
+
+    Raised by :mod:`hydrointerp.atomic`; the target is left as it was and no partial file stays.
+    """

@@ -51,7 +51,7 @@ def trained(tmp_path_factory):
 
 
 def test_probe_on_virtual_region(trained) -> None:
-    from hydrointerp.experiments.fidelity import glacial_melt
+    from hydrointerp.fidelity.truth import glacial_melt
 
     region, frames, model = trained
     melt = glacial_melt(region)

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 import shapely
 import xarray as xr
+import yaml
 
 
 def era5_dataset(
@@ -163,3 +164,43 @@ def basins_frame(
     """Rectangular basins ``(west, south, east, north)`` in lon/lat."""
     geoms = [shapely.box(*b) for b in boxes]
     return gpd.GeoDataFrame({"StationNum": ids}, geometry=geoms, crs="EPSG:4326")
+
+
+def write_build_inputs(
+    folder: Path,
+    era5: xr.Dataset,
+    flow: pd.Series,
+    *,
+    basins: gpd.GeoDataFrame | None = None,
+    wsc_csv: str | None = None,
+) -> Path:
+    """A ``build-region`` config for one station 08AA001 at (50.3 N, 120.0 W) and its files.
+
+    ERA5 ``era5`` (written as ``era5.nc``) must cover 49.5-51 N, 121.5-119.25 W and 2001-01-01 ..
+    2001-04-09; flow is a HYDAT file of ``flow``, or the WSC CSV text ``wsc_csv`` when given.
+    """
+    write_era5(folder / "era5.nc", era5)
+    station = {"id": "08AA001", "name": "A", "prov": "BC", "lat": 50.3, "lon": -120.0}
+    if wsc_csv is None:
+        write_hydat(
+            folder / "Hydat.sqlite3", [{**station, "area": 100.0, "reg": 0}], {"08AA001": flow}
+        )
+        source = {"source": "hydat", "paths": "Hydat.sqlite3"}
+    else:
+        (folder / "flow.csv").write_text(wsc_csv)
+        source = {"source": "wsc_csv", "paths": "flow.csv"}
+    config: dict = {
+        "era5": {"paths": "era5.nc"},
+        "flow": source,
+        "stations": {"ids": ["08AA001"]},
+        "period": {"start": "2001-01-01", "end": "2001-04-09"},
+        "selection": {"max_missing": 1.0, "max_missing_year": 1.0},
+        "grid": {"north": 51.0, "south": 49.5, "west": -121.5, "east": -119.25, "resolution": 0.75},
+        "output": "out/region.nc",
+    }
+    if basins is not None:
+        basins.to_file(folder / "basins.gpkg", driver="GPKG")
+        config["basins"] = {"path": "basins.gpkg", "id_column": "StationNum"}
+    path = folder / "build.yaml"
+    path.write_text(yaml.safe_dump(config))
+    return path

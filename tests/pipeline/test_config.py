@@ -75,3 +75,15 @@ def test_run_device_is_checked_when_the_config_is_read() -> None:
     assert (
         parse_config({"name": "x", "device": "cpu", "data": {"source": "virtual"}}).device == "cpu"
     )
+
+
+@pytest.mark.parametrize("key", ["cascade", "control_experiments"])
+def test_unknown_experiment_in_the_fidelity_section_is_an_error(key: str) -> None:
+    cfg = parse_config({"name": "x", "data": {"source": "virtual"}, "fidelity": {key: ["heatmap"]}})
+    with pytest.raises(ConfigError, match=f"unknown experiment 'heatmap' in 'fidelity.{key}'"):
+        check_settings(cfg)
+
+
+def test_unknown_fidelity_control_is_an_error() -> None:
+    with pytest.raises(ConfigError, match="fidelity.controls"):
+        parse_config({"name": "x", "data": {"source": "virtual"}, "fidelity": {"controls": ["x"]}})

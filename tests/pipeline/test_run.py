@@ -10,6 +10,7 @@ import pytest
 import torch
 from tests_pipeline_helpers import compare_outputs, copy_run
 
+from hydrointerp.fidelity.skill import COLUMNS
 from hydrointerp.models.saved import load_model
 from hydrointerp.pipeline import InjectedFailure, run_study
 from hydrointerp.pipeline.runner import FAIL_ENV
@@ -48,10 +49,20 @@ def test_tiny_run_writes_every_artefact(tiny_run) -> None:
     ]
     skill = pd.read_csv(run / "skill.csv")
     assert len(skill) == 6 and skill[["nse_bulk", "nse_fine"]].notna().all().all()
-    fid = pd.read_csv(run / "fidelity.csv").set_index(["experiment", "method", "metric"])
-    # the simulator scored against itself is perfect; the network is scored too
-    assert fid.loc[("heat_map", "simulator", "rank_correlation"), "value"] == pytest.approx(1.0)
-    assert ("heat_map", "perturbation", "auc") in fid.index
+    fid = pd.read_csv(run / "fidelity.csv")
+    assert list(fid.columns) == [*COLUMNS, "verdict"]
+    # every fidelity control ran, each to its own file
+    for variant in ("simulator_b", "model_b", "random_head", "random_lstm", "random_all"):
+        assert (run / "experiments" / "controls" / variant / "heat_map.nc").is_file(), variant
+    assert (run / "experiments" / "controls" / "contribution" / "heat_map.nc").is_file()
+    net = fid[fid.method == "perturbation"]
+    assert set(net.truth) == {"simulator", "basin", "contribution"}
+    # every score of the network has an interval and a skill against a named baseline
+    assert net[["low", "high", "skill", "skill_low", "skill_high"]].notna().all().all()
+    assert (net["low"] <= net["value"]).all() and (net["value"] <= net["high"]).all()
+    assert net["baseline_name"].notna().all()
+    levels = {f"perturbation:{k}" for k in ("random_head", "random_lstm", "random_all")}
+    assert levels <= set(fid.method) and {"noise_ceiling", "self_agreement"} <= set(fid.method)
     timings = json.loads((run / "run_log.json").read_text())["stage_seconds"]
     assert set(timings) == set(log["stages"])
 

@@ -6,7 +6,6 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Annotated
 
-import numpy as np
 import typer
 
 from hydrointerp.cli.app import app, experiment_app
@@ -264,26 +263,27 @@ def _maybe_probe(inputs, data, cluster: int, out: Path, settings: dict) -> None:
 @app.command("fidelity")
 def fidelity_cmd(
     run_dir: Annotated[Path, typer.Argument(help="Run folder with experiments/ and region.nc.")],
-    truth: Annotated[
-        Path | None,
-        typer.Option(
-            help="Folder of the simulator's results (default RUN_DIR/experiments/simulator)."
-        ),
-    ] = None,
+    n_boot: Annotated[int, typer.Option(help="Bootstrap resamples of every interval.")] = 1000,
 ) -> None:
-    """Score every interpretation of a virtual-region run against the simulator's truth.
-    Writes RUN_DIR/fidelity.csv (experiment, method, metric, value), fidelity.nc and
-    figures/fidelity.png.
+    """Score every interpretation of a virtual-region run against the simulator's truth:
+    skill against the best trivial explainer, with intervals and flags (docs/fidelity.md).
+    Writes RUN_DIR/fidelity.csv, fidelity.nc and figures/fidelity.png.
 
     Example: ``hydrointerp fidelity runs/demo``
     """
-    from hydrointerp.atomic import write_netcdf, write_text
-    from hydrointerp.experiments.fidelity import fidelity_table, table_dataset
-    from hydrointerp.plots.fidelity import plot_fidelity
+    from hydrointerp.fidelity.output import write_fidelity
+    from hydrointerp.fidelity.table import headline
 
-    table = fidelity_table(run_dir, truth)
-    write_text(run_dir / "fidelity.csv", table.to_csv(index=False))
-    write_netcdf(table_dataset(table), run_dir / "fidelity.nc")
-    plot_fidelity(table, run_dir / "figures" / "fidelity.png")
-    with np.printoptions(precision=3):
-        typer.echo(table.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
+    table = write_fidelity(run_dir, n_boot)
+    cols = [
+        "experiment",
+        "method",
+        "metric",
+        "truth",
+        "value",
+        "skill",
+        "skill_low",
+        "skill_high",
+        "flag",
+    ]
+    typer.echo(headline(table)[cols].to_string(index=False, float_format=lambda v: f"{v:.3f}"))

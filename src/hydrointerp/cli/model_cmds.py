@@ -7,6 +7,7 @@ from pathlib import Path
 import typer
 
 from hydrointerp.cli.app import app
+from hydrointerp.cli.options import Device
 
 
 @app.command("import-keras")
@@ -60,11 +61,33 @@ def _target_times(ds, lookback: int, start: str | None, end: str | None):  # noq
     import pandas as pd
 
     from hydrointerp.data.region import weather_end
+    from hydrointerp.errors import ConfigError
 
     first = pd.Timestamp(ds["time"].values[0]) + pd.Timedelta(days=lookback)
     last = min(weather_end(ds) + pd.Timedelta(days=1), pd.Timestamp(ds["time"].values[-1]))
-    first = max(first, pd.Timestamp(start)) if start else first
-    last = min(last, pd.Timestamp(end)) if end else last
+    span = f"{first.date()} .. {last.date()}"
+    wanted = {}
+    for option, value in (("--start", start), ("--end", end)):
+        if value is None:
+            continue
+        try:
+            wanted[option] = pd.Timestamp(value)
+        except ValueError:
+            raise ConfigError(
+                f"{option} is not a date; expected: YYYY-MM-DD; found: {value!r}"
+            ) from None
+        if not first <= wanted[option] <= last:
+            raise ConfigError(
+                f"{option} {wanted[option].date()} is outside the days this data can predict"
+                f" (a full {lookback}-day look-back is needed); expected: {span}; found: {value}"
+            )
+    first = max(first, wanted.get("--start", first))
+    last = min(last, wanted.get("--end", last))
+    if first > last:
+        raise ConfigError(
+            f"--start is after --end; expected: a start on or before the end; found: {start} ..."
+            f" {end}"
+        )
     return pd.date_range(first, last, freq="D")
 
 
@@ -113,7 +136,7 @@ def predict_cmd(
     clusters: Path | None = typer.Option(
         None, "--clusters", help="clusters.csv (station_id, cluster); needed for --ensemble fine."
     ),
-    device: str = typer.Option("cpu", "--device", help="torch device: cpu, cuda, cuda:1 ..."),
+    device: Device = "cpu",
     float16_inputs: bool = typer.Option(
         False, "--float16-inputs", help="Round inputs through float16 as the published windows."
     ),

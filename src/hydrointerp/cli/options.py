@@ -21,6 +21,24 @@ Clusters = Annotated[
 ]
 Out = Annotated[Path, typer.Option("--out", help="Run folder; writes experiments/ and figures/.")]
 Members = Annotated[int | None, typer.Option("--members", help="Use only the first N members.")]
-Device = Annotated[str, typer.Option("--device", help="cpu or cuda.")]
+
+
+def checked_device_option(value: str) -> str:
+    """``--device`` callback: a device this machine can use, else a one-line ConfigError."""
+    from hydrointerp.device import checked_device
+    from hydrointerp.errors import ConfigError
+
+    try:
+        return checked_device(value)
+    except ValueError as exc:
+        raise ConfigError(f"--device: {exc}; expected: cpu or an available GPU") from None
+
+
+Device = Annotated[
+    str,
+    typer.Option(
+        "--device", help="torch device: cpu, cuda, cuda:1 ...", callback=checked_device_option
+    ),
+]
 Force = Annotated[bool, typer.Option("--force", help="Recompute even if the result exists.")]
 Shared = Annotated[str | None, typer.Option("--shared", help="The shared folder (published data).")]

@@ -191,11 +191,31 @@ class SimulatorPredictor:
         st = _stack([self.sim.state_at(int(d)) for d in days])
         return HydroState(st.swe[..., cells], st.fast[..., cells], st.slow[..., cells])
 
+    def cell_runoff_block(
+        self,
+        frames: torch.Tensor | np.ndarray,
+        targets: Sequence[int] | np.ndarray,
+        block_start: str | pd.Timestamp | None = _REGION_START,
+    ) -> np.ndarray:
+        """Runoff of every simulated cell before routing, ``[P, len(targets), source, cell]``
+        (mm/day; cells in the order of ``self.sim.rows``/``cols``). The gauge flow is this routed
+        by :meth:`RegionSimulator.to_flow`, a sum over cells: each cell's share is exact."""
+        cells = self._cells(frames)
+        t = np.asarray(targets, dtype=np.int64).reshape(-1)
+        if t.size == 0:
+            return np.zeros((cells.shape[0], 0, 3, self.sim.n_cells))
+        return self._cell_runoff(cells, t, block_start)
+
     def _components(
         self, frames: torch.Tensor | np.ndarray, targets: Sequence[int] | np.ndarray, block_start
     ) -> np.ndarray:  # noqa: ANN001
         cells = self._cells(frames)
         t = np.asarray(targets, dtype=np.int64).reshape(-1)
+        if t.size == 0:
+            return np.zeros((cells.shape[0], 0, len(self.station_ids), 3))
+        return self.sim.to_flow(self._cell_runoff(cells, t, block_start))
+
+    def _cell_runoff(self, cells: np.ndarray, t: np.ndarray, block_start) -> np.ndarray:  # noqa: ANN001
         n_days = cells.shape[1]
         if t.size and (t.min() < self.lookback or t.max() > n_days):
             raise DataError(
@@ -204,8 +224,6 @@ class SimulatorPredictor:
                 expected=f"{self.lookback}..{n_days}",
                 found=f"{t.min()}..{t.max()}",
             )
-        if t.size == 0:
-            return np.zeros((cells.shape[0], 0, len(self.station_ids), 3))
         i0 = self._start_index(block_start)
         inst = self._instances(cells)
         model = CellModel(self.sim.config, self.sim.model.glacier[inst[1]])
@@ -219,7 +237,7 @@ class SimulatorPredictor:
                     for k in range(0, t.size, per)
                 ]
             )
-        return self.sim.to_flow(self._scatter(runoff, inst, cells.shape[0]))
+        return self._scatter(runoff, inst, cells.shape[0])
 
     def _windows(self, model: CellModel, cells: np.ndarray, inst, t: np.ndarray, i0) -> np.ndarray:  # noqa: ANN001
         p, n, lb = inst[0][None, :], inst[1][None, :], self.lookback

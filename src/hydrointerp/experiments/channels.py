@@ -137,6 +137,9 @@ def channel_importance(
         station_group=("station", groups.values),
     )
     ds.attrs["method"] = s.method
+    if "masks_used" in t_maps.coords:  # the fewest masks any day used (convergence check)
+        used = min(int(t_maps["masks_used"].min()), int(p_maps["masks_used"].min()))
+        ds.attrs["masks_used_min"] = used
     for name, what in (("s_temperature", "temperature"), ("s_precipitation", "precipitation")):
         ds[name].attrs.update(long_name=f"scaled max sensitivity to {what}", units="1")
         ds[f"{name}_station"].attrs.update(long_name=f"daily max sensitivity to {what}", units="1")

@@ -59,7 +59,7 @@ def probe_experiment(
         ``(station)`` glacier fraction of the models' output stations.
     glacier_melt
         ``(time)`` true glacier-melt signal on the window's days (e.g.
-        :func:`hydrointerp.experiments.fidelity.glacial_melt`).
+        :func:`hydrointerp.fidelity.truth.glacial_melt`).
     p_threshold, n_draws, seed
         Unit selection threshold; random-baseline draws and their seed.
     seasonal_window
@@ -138,7 +138,7 @@ def probe_from_inputs(
     (``region`` must carry ``flow_component``); the target is the glacial stations' mean
     z-scored true glacier melt on each window day."""
     from hydrointerp.experiments.cell_states import cluster_members, last_window
-    from hydrointerp.experiments.fidelity import glacial_melt
+    from hydrointerp.fidelity.truth import glacial_melt
 
     members, ids = cluster_members(inputs, cluster)
     window = last_window(inputs)

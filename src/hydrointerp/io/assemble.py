@@ -23,7 +23,7 @@ from tqdm.auto import tqdm
 
 from hydrointerp.data.region import make_region, save
 from hydrointerp.errors import ConfigError, DataError
-from hydrointerp.io.era5 import read_era5
+from hydrointerp.io.era5 import MIN_WETTEST_MM, check_precip_units, read_era5
 from hydrointerp.io.flow import SelectionRules, select_stations
 from hydrointerp.io.geo import (
     basin_masks,
@@ -55,6 +55,12 @@ class Era5Settings(_Strict):
 
     paths: list[str]
     recipe: Literal["hourly", "published", "daily"] = "hourly"
+    ranges: dict[Literal["tmax", "tmin", "precip"], tuple[float, float]] | None = Field(
+        None, description="plausible (low, high) per channel in K / mm/day, over PLAUSIBLE"
+    )
+    min_wettest_mm: float = Field(
+        MIN_WETTEST_MM, ge=0, description="smallest plausible wettest cell-day; 0: no check"
+    )
 
     @field_validator("paths", mode="before")
     @classmethod
@@ -278,7 +284,9 @@ def _fill_meta(flows: xr.Dataset, candidates: pd.DataFrame) -> xr.Dataset:
 def _weather(config: BuildConfig, base: Path) -> xr.DataArray:
     paths = [_resolve(base, p) for p in config.era5.paths]
     expanded = paths[0] if len(paths) == 1 else paths
-    weather = read_era5(expanded, grid=config.grid, recipe=config.era5.recipe)
+    weather = read_era5(
+        expanded, grid=config.grid, recipe=config.era5.recipe, ranges=config.era5.ranges
+    )
     start = config.period.start or weather["time"].values[0]
     end = config.period.end or weather["time"].values[-1]
     have = pd.DatetimeIndex(weather["time"].values)
@@ -290,7 +298,8 @@ def _weather(config: BuildConfig, base: Path) -> xr.DataArray:
             expected=f"{pd.Timestamp(start).date()} .. {pd.Timestamp(end).date()}",
             found=f"{have[0].date()} .. {have[-1].date()}",
         )
-    return _compute_by_year(weather.sel(time=slice(start, end)))
+    loaded = _compute_by_year(weather.sel(time=slice(start, end)))
+    return check_precip_units(loaded, config.era5.min_wettest_mm)
 
 
 def _compute_by_year(weather: xr.DataArray) -> xr.DataArray:
@@ -415,28 +424,32 @@ def _make(
     glacier: np.ndarray,
     config: BuildConfig,
 ) -> xr.Dataset:
-    region = make_region(
-        weather.transpose("time", "lat", "lon", "channel").values,
-        weather["time"].values,
-        weather["lat"].values,
-        weather["lon"].values,
-        flows["flow"].transpose("time", "station").values,
-        [str(s) for s in flows["station"].values],
-        names=flows["name"].values,
-        station_lat=flows["station_lat"].values,
-        station_lon=flows["station_lon"].values,
-        glacier_fraction=glacier,
-        area_km2=flows["area_km2"].values,
-        basin_mask=masks.values,
-        channels=[str(c) for c in weather["channel"].values],
-        attrs={
-            "source_weather": str(weather.attrs.get("sources", "")),
-            "source_flow": str(flows.attrs.get("source", "")),
-            "era5_recipe": config.era5.recipe,
-            "regrid": str(weather.attrs.get("regrid", "")),
-            "selection": config.selection.model_dump_json(),
-        },
-    )
+    try:
+        region = make_region(
+            weather.transpose("time", "lat", "lon", "channel").values,
+            weather["time"].values,
+            weather["lat"].values,
+            weather["lon"].values,
+            flows["flow"].transpose("time", "station").values,
+            [str(s) for s in flows["station"].values],
+            names=flows["name"].values,
+            station_lat=flows["station_lat"].values,
+            station_lon=flows["station_lon"].values,
+            glacier_fraction=glacier,
+            area_km2=flows["area_km2"].values,
+            basin_mask=masks.values,
+            channels=[str(c) for c in weather["channel"].values],
+            attrs={
+                "source_weather": str(weather.attrs.get("sources", "")),
+                "source_flow": str(flows.attrs.get("source", "")),
+                "era5_recipe": config.era5.recipe,
+                "regrid": str(weather.attrs.get("regrid", "")),
+                "selection": config.selection.model_dump_json(),
+            },
+        )
+    except DataError as exc:  # name the input files rather than "<memory>"
+        sources = f"{weather.attrs.get('sources', '')}; {flows.attrs.get('source', '')}"
+        raise exc.with_source(sources) from exc
     region = region.assign_coords(
         province=("station", flows["province"].values.astype(str).astype(object)),
         regulated=("station", flows["regulated"].values.astype(float)),

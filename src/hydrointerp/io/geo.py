@@ -254,6 +254,37 @@ def _area_fraction(geom: object, boxes: np.ndarray) -> np.ndarray:
     return np.clip(frac, 0.0, 1.0)
 
 
+def _check_valid(geom: object, station_id: str, source: str) -> None:
+    """A self-intersecting (invalid) outline has no well-defined area: refuse it."""
+    if not shapely.is_valid(geom):
+        raise DataError(
+            "basin outline is not a valid polygon; repair it (e.g. shapely.make_valid or QGIS"
+            " 'Fix geometries')",
+            source=source,
+            variable=f"geometry of station {station_id}",
+            expected="a valid polygon (no self-intersection)",
+            found=shapely.is_valid_reason(geom),
+        )
+
+
+def _check_overlap(
+    mask: np.ndarray, grid: Grid, station_id: str, source: str, bounds: np.ndarray
+) -> None:
+    """A basin (or gauge neighbourhood) that covers no grid cell would have no weather."""
+    if np.any(mask > 0):
+        return
+    lat_e, lon_e = grid.cell_edges()
+    west, south, east, north = (float(b) for b in bounds)
+    raise DataError(
+        "basin does not overlap the grid (its basin_mask would be all zero)",
+        source=source,
+        variable=f"basin of station {station_id}",
+        expected=f"an outline within lat [{lat_e.min():g}, {lat_e.max():g}],"
+        f" lon [{lon_e.min():g}, {lon_e.max():g}]",
+        found=f"lat [{south:g}, {north:g}], lon [{west:g}, {east:g}]",
+    )
+
+
 def basin_masks(
     outlines: gpd.GeoDataFrame | None,
     grid: Grid | None = None,
@@ -287,7 +318,8 @@ def basin_masks(
     Raises
     ------
     DataError
-        Empty or non-polygon geometry; no outline and no gauge coordinates.
+        Empty, non-polygon or self-intersecting geometry; no outline and no gauge coordinates;
+        a basin that covers no grid cell.
     """
     grid = grid or Grid.study()
     table = _outline_index(outlines, id_column) if outlines is not None else None
@@ -300,13 +332,17 @@ def basin_masks(
     centres = _centres(grid.lats, grid.lons)
     mask = np.zeros((len(ids), *grid.shape), dtype=np.float32)
     fallback: list[str] = []
+    source = str(outlines.attrs.get("source", "<memory>")) if outlines is not None else "<memory>"
     for i, sid in enumerate(ids):
         geom = _geometry_of(table, sid)
         if geom is not None:
+            _check_valid(geom, sid, source)
             mask[i] = _area_fraction(geom, boxes)
+            _check_overlap(mask[i], grid, sid, source, shapely.bounds(geom))
             continue
         gauge = _gauge_point(sid, i, station_lon, station_lat)
         mask[i] = _near(gauge, centres, fallback_distance_deg).reshape(grid.shape)
+        _check_overlap(mask[i], grid, sid, "station coordinates", np.tile(gauge[0], 2))
         fallback.append(sid)
     if fallback:
         warnings.warn(

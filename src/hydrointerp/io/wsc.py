@@ -130,10 +130,34 @@ def _numeric(values: pd.Series, path: Path, variable: str) -> np.ndarray:
     return numbers.to_numpy(dtype=np.float64)
 
 
+_FIELDS = re.compile(r"Expected (\d+) fields in line (\d+), saw (\d+)")
+
+
+def _read_table(text: str, path: Path, skipped: int = 0) -> pd.DataFrame:
+    """``pandas.read_csv`` of all-text cells; a row with more cells than the header is an error.
+
+    ``skipped`` lines (a title) came before ``text`` in the file, for the line number.
+    """
+    try:
+        return pd.read_csv(io.StringIO(text), dtype=str, skipinitialspace=True)
+    except pd.errors.ParserError as exc:
+        match = _FIELDS.search(str(exc))
+        if match is None:
+            raise DataError(f"cannot parse CSV ({exc})", source=str(path)) from exc
+        want, line, saw = (int(g) for g in match.groups())
+        raise DataError(
+            "a row has more cells than the header",
+            source=str(path),
+            variable="columns",
+            expected=f"{want} cells per row (the header's)",
+            found=f"line {line + skipped}: {saw} cells",
+        ) from exc
+
+
 def _read_wsc(path: Path, text: str) -> xr.Dataset:
     lines = text.splitlines()
     start = _header_line(lines)
-    table = pd.read_csv(io.StringIO("\n".join(lines[start:])), dtype=str, skipinitialspace=True)
+    table = _read_table("\n".join(lines[start:]), path, start)
     table.columns = [str(c).strip().strip('"').upper() for c in table.columns]
     for col in ("ID", "PARAM", "DATE", "VALUE"):
         if col not in table.columns:
@@ -172,7 +196,7 @@ def _station_from_name(path: Path) -> str:
 
 
 def _read_date_flow(path: Path, text: str) -> xr.Dataset:
-    table = pd.read_csv(io.StringIO(text), dtype=str, skipinitialspace=True)
+    table = _read_table(text, path)
     table.columns = [str(c).strip() for c in table.columns]
     dates = _parse_dates(table.iloc[:, 0], path, trailing_ok=True)
     keep = dates.notna().to_numpy()
@@ -183,7 +207,7 @@ def _read_date_flow(path: Path, text: str) -> xr.Dataset:
 
 
 def _read_wide(path: Path, text: str) -> xr.Dataset:
-    table = pd.read_csv(io.StringIO(text), dtype=str, skipinitialspace=True)
+    table = _read_table(text, path)
     dates = _parse_dates(table.iloc[:, 0], path, trailing_ok=False)
     columns = {str(c).strip(): _numeric(table[c], path, str(c).strip()) for c in table.columns[1:]}
     frame = pd.DataFrame(columns, index=pd.DatetimeIndex(dates))

@@ -15,6 +15,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from hydrointerp.errors import ModelFormatError
 from hydrointerp.models.compiled_lstm import compiled_applies, compiled_last_hidden
 from hydrointerp.models.max_pooled_conv import max_pooled_conv, max_pooled_conv_applies
 from hydrointerp.models.window_lstm import window_last_hidden
@@ -68,6 +69,10 @@ class Architecture:
         return cls(**d)
 
 
+#: blocks that :meth:`CNNLSTM.reset_parameters_keras` can re-initialise
+INIT_PARTS = ("cnn", "lstm", "head")
+
+
 class CNNLSTM(nn.Module):
     """Time-distributed CNN + LSTM + dense head.
 
@@ -100,13 +105,31 @@ class CNNLSTM(nn.Module):
         self.reset_parameters_keras()
 
     # ----------------------------------------------------------------- initialisation
-    def reset_parameters_keras(self) -> None:
+    def reset_parameters_keras(self, parts: tuple[str, ...] = INIT_PARTS) -> None:
         """Keras defaults: Glorot-uniform kernels, zero biases, orthogonal recurrent kernel,
-        forget-gate bias 1 (``unit_forget_bias``)."""
-        for m in self.cnn:
-            if isinstance(m, nn.Conv2d):
-                nn.init.xavier_uniform_(m.weight)
-                nn.init.zeros_(m.bias)
+        forget-gate bias 1 (``unit_forget_bias``).
+
+        ``parts`` re-initialises only some blocks (``"cnn"``, ``"lstm"`` with the day
+        projection, ``"head"``): the model-parameter randomisation test of the fidelity stage.
+        """
+        unknown = set(parts) - set(INIT_PARTS)
+        if unknown:
+            raise ModelFormatError(f"unknown parts {sorted(unknown)}; known: {INIT_PARTS}")
+        if "cnn" in parts:
+            for m in self.cnn:
+                if isinstance(m, nn.Conv2d):
+                    nn.init.xavier_uniform_(m.weight)
+                    nn.init.zeros_(m.bias)
+        if "lstm" in parts:  # the draws keep the order of the first version (same weights)
+            self._reset_lstm_keras()
+        if "head" in parts:
+            nn.init.xavier_uniform_(self.head.weight)
+            nn.init.zeros_(self.head.bias)
+        if "lstm" in parts and self.day_proj is not None:
+            nn.init.xavier_uniform_(self.day_proj.weight)
+            nn.init.zeros_(self.day_proj.bias)
+
+    def _reset_lstm_keras(self) -> None:
         u = self.arch.lstm_units
         # Keras draws one Glorot matrix over the whole (in, 4u) kernel; the bound matches that.
         bound = float(np.sqrt(6.0 / (self.n_features + 4 * u)))
@@ -118,11 +141,6 @@ class CNNLSTM(nn.Module):
             self.lstm.bias_ih_l0.zero_()
             self.lstm.bias_hh_l0.zero_()
             self.lstm.bias_ih_l0[u : 2 * u] = 1.0
-        nn.init.xavier_uniform_(self.head.weight)
-        nn.init.zeros_(self.head.bias)
-        if self.day_proj is not None:
-            nn.init.xavier_uniform_(self.day_proj.weight)
-            nn.init.zeros_(self.day_proj.bias)
 
     # ----------------------------------------------------------------- building blocks
     @property

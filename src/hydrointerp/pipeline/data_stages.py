@@ -167,7 +167,7 @@ def run_clusters(ctx: RunContext) -> dict[str, Any]:
 
     region = load_region(ctx)
     season = seasonal_flow(ctx, region)
-    k = min(n_clusters(ctx.config), int(region.sizes["station"]))
+    k = n_clusters(ctx.config)  # at most the stations (pipeline.preflight checked it)
     labels = cluster.cluster_stations(
         season, region["station_lat"].values, region["station_lon"].values, n_clusters=k
     )

@@ -47,6 +47,8 @@ PIPELINE_KEYS = (
     "swapped_means",
 )
 QUICK_DELTA_T = [5.0, 0.0, -5.0]
+#: fidelity controls of the perturbation-map experiments (hydrointerp.fidelity.controls)
+MAP_CONTROLS = ("simulator_b", "model_b", "random_head", "random_lstm", "random_all")
 
 
 @dataclass(frozen=True)
@@ -59,6 +61,7 @@ class ExperimentSpec:
     settings_class: str | None
     simulator: bool
     quick: dict[str, Any]
+    controls: tuple[str, ...] = ("random_all",)  # fidelity controls it supports
 
 
 SPECS: dict[str, ExperimentSpec] = {
@@ -69,6 +72,7 @@ SPECS: dict[str, ExperimentSpec] = {
         "HeatSettings",
         True,
         {"iters_one_pass": 10, "iters_total": 20, "target_step": 7},
+        (*MAP_CONTROLS, "contribution"),
     ),
     "daily": ExperimentSpec(
         "daily",
@@ -77,6 +81,7 @@ SPECS: dict[str, ExperimentSpec] = {
         "DailySettings",
         True,
         {"iters_one_pass": 10, "iters_total": 20, "target_step": 3},
+        MAP_CONTROLS,
     ),
     "channels": ExperimentSpec(
         "channels",
@@ -85,11 +90,12 @@ SPECS: dict[str, ExperimentSpec] = {
         "ChannelSettings",
         True,
         {"iters_one_pass": 10, "iters_total": 20, "target_step": 3},
+        MAP_CONTROLS,
     ),
     "warming": ExperimentSpec(
-        "warming", "warming", "warming", None, False, {"delta_t": QUICK_DELTA_T}
+        "warming", "warming", "warming", None, True, {"delta_t": QUICK_DELTA_T}
     ),
-    "august": ExperimentSpec("august", "august", "august", None, False, {"delta_t": QUICK_DELTA_T}),
+    "august": ExperimentSpec("august", "august", "august", None, True, {"delta_t": QUICK_DELTA_T}),
     "drivers": ExperimentSpec(
         "drivers", "drivers", "drivers", "DriverSettings", True, {"n_boot": 200, "n_random": 200}
     ),
@@ -127,6 +133,12 @@ def _settings_object(spec: ExperimentSpec, values: dict[str, Any]) -> Any:
 
 def check_settings(cfg: RunConfig) -> None:
     """Validate every experiment's settings before anything runs (unknown keys are errors)."""
+    for key in ("cascade", "control_experiments"):
+        for name in getattr(cfg.fidelity, key) or []:
+            if name not in SPECS:
+                raise ConfigError(
+                    f"unknown experiment {name!r} in 'fidelity.{key}'; known: " + ", ".join(SPECS)
+                )
     for name in cfg.experiments.run:
         spec = SPECS[name]
         values = experiment_settings(cfg, name)
@@ -216,10 +228,16 @@ def _glacial_cluster(inputs: Any) -> int:
 
 
 def _run_one(
-    spec: ExperimentSpec, inputs: Any, values: dict[str, Any], progress: bool = False
+    spec: ExperimentSpec,
+    inputs: Any,
+    values: dict[str, Any],
+    progress: bool = False,
+    seed_offset: int = 0,
 ) -> xr.Dataset:
     mod = _module(spec)
     st = _settings_object(spec, values)
+    if seed_offset and st is not None and hasattr(st, "seed"):
+        st = dataclasses.replace(st, seed=int(st.seed) + seed_offset)  # independent draws
     if spec.name == "heat_map":
         return mod.heat_map(inputs, st, progress=progress)
     if spec.name == "daily":
@@ -282,31 +300,57 @@ class ExperimentTask:
     config: RunConfig
     shared: str | None
     name: str
-    target: str  # "model" or "simulator"
+    target: str  # a variant of hydrointerp.fidelity.controls.VARIANTS ("model", "simulator"...)
     progress: bool = False  # inner progress bars (serial runs; Dask workers stay quiet)
     checkpoint_dir: str | None = None  # per-pass state of long sweeps (Experiments 1 and 2)
 
 
+def _variant_inputs(ctx: RunContext, variant: Any, values: dict[str, Any]) -> Any:
+    from hydrointerp.fidelity.randomise import randomised
+
+    inputs = experiment_inputs(ctx, variant.predictor, values)
+    if variant.randomise is not None:
+        seed = ctx.config.seed + 7919 * (1 + list(VARIANT_ORDER).index(variant.name))
+        inputs = dataclasses.replace(
+            inputs, predictor=randomised(inputs.predictor, variant.randomise, seed)
+        )
+    return inputs
+
+
+#: a stable order of the variants (their randomisation seeds derive from it)
+VARIANT_ORDER = ("random_head", "random_lstm", "random_all")
+
+
 def run_experiment_task(task: ExperimentTask) -> dict[str, Any]:
-    """Run one experiment on the ensemble or the simulator and write its file and figures."""
+    """Run one experiment on one variant's predictor and write its file (and, for the
+    network, its figures)."""
     from hydrointerp.experiments.output import write_experiment
+    from hydrointerp.fidelity.controls import VARIANTS
 
     ctx = RunContext(
         task.config, Path(task.run_dir), Path(task.shared) if task.shared else None, None
     )
     spec = SPECS[task.name]
+    variant = VARIANTS[task.target]
     values = experiment_settings(task.config, task.name)
-    inputs = experiment_inputs(ctx, task.target, values)
+    inputs = _variant_inputs(ctx, variant, values)
     if task.checkpoint_dir is not None:
         inputs = dataclasses.replace(inputs, checkpoint_dir=Path(task.checkpoint_dir))
-    result = _run_one(spec, inputs, values, task.progress)
-    file = spec.file if task.target == "model" else f"simulator/{spec.file}"
+    if variant.name == "contribution":
+        from hydrointerp.fidelity.truth import contribution_dataset
+
+        result = contribution_dataset(inputs)
+    else:
+        result = _run_one(spec, inputs, values, task.progress, variant.seed_offset)
+    rel = variant.path(spec.file)
     record = {k: v for k, v in values.items()}
-    write_experiment(result, ctx.run_dir, file, {"pipeline": task.name, **record})
+    record["variant"] = variant.name
+    write_experiment(result, ctx.run_dir, rel[len("experiments/") : -len(".nc")], record)
     gifs = bool(values.get("gifs", not task.config.experiments.quick))
-    figures = _plot(task.name, result, ctx.path("figures"), gifs) if task.target == "model" else []
-    extra = _probe(ctx, inputs, result) if task.name == "cell_states" else {}
-    return {"target": task.target, "file": f"experiments/{file}.nc", "figures": figures, **extra}
+    on_model = variant.name == "model"
+    figures = _plot(task.name, result, ctx.path("figures"), gifs) if on_model else []
+    extra = _probe(ctx, inputs, result) if task.name == "cell_states" and on_model else {}
+    return {"target": task.target, "file": rel, "figures": figures, **extra}
 
 
 def _probe(ctx: RunContext, inputs: Any, result: xr.Dataset) -> dict[str, Any]:
@@ -316,13 +360,33 @@ def _probe(ctx: RunContext, inputs: Any, result: xr.Dataset) -> dict[str, Any]:
     from hydrointerp.data.region import load
     from hydrointerp.experiments.output import write_experiment
     from hydrointerp.experiments.probe import probe_from_inputs
+    from hydrointerp.fidelity.decoding import decoding_from_inputs
 
     region = load(ctx.path(ds.REGION))
     if not bool((region["glacier_fraction"] > 0.01).any()):
         return {}
-    probe = probe_from_inputs(inputs, region, int(result.attrs.get("cluster", 0)))
-    write_experiment(probe, ctx.run_dir, "probe", {"cluster": int(result.attrs.get("cluster", 0))})
-    return {"probe": "experiments/probe.nc"}
+    cluster = int(result.attrs.get("cluster", 0))
+    probe = probe_from_inputs(inputs, region, cluster)
+    write_experiment(probe, ctx.run_dir, "probe", {"cluster": cluster})
+    decoding = decoding_from_inputs(inputs, region, cluster, ctx.config.seed)
+    write_experiment(decoding, ctx.run_dir, "decoding", {"cluster": cluster})
+    return {"probe": "experiments/probe.nc", "decoding": "experiments/decoding.nc"}
+
+
+def variants_of(ctx: RunContext, spec: ExperimentSpec) -> list[Any]:
+    """The runs of one experiment: the network, and on a virtual region with fidelity on,
+    the simulator and the fidelity controls (:mod:`hydrointerp.fidelity.controls`)."""
+    from hydrointerp.fidelity.controls import VARIANTS, variants_for
+
+    values = experiment_settings(ctx.config, spec.name)
+    fid = ctx.config.fidelity
+    truth = fid.enabled and bool(values.get("simulator", True)) and has_truth(ctx)
+    chosen = fid.control_experiments is None or spec.name in fid.control_experiments
+    requested = list(fid.controls) if chosen else []
+    out = variants_for(spec.name, spec.controls, requested, list(fid.cascade), truth)
+    if not spec.simulator:
+        out = [v for v in out if v.predictor != "simulator"]
+    return out if truth else [VARIANTS["model"]]
 
 
 def outputs_of(name: str) -> Callable[[RunContext], list[Path]]:
@@ -330,39 +394,27 @@ def outputs_of(name: str) -> Callable[[RunContext], list[Path]]:
     spec = SPECS[name]
 
     def _outputs(ctx: RunContext) -> list[Path]:
-        files = [ctx.path("experiments", f"{spec.file}.nc")]
-        if _with_simulator(ctx, spec):
-            files.append(ctx.path("experiments", "simulator", f"{spec.file}.nc"))
-        return files
+        return [ctx.path(v.path(spec.file)) for v in variants_of(ctx, spec)]
 
     return _outputs
 
 
-def _with_simulator(ctx: RunContext, spec: ExperimentSpec) -> bool:
-    values = experiment_settings(ctx.config, spec.name)
-    return (
-        spec.simulator
-        and ctx.config.fidelity.enabled
-        and bool(values.get("simulator", True))
-        and has_truth(ctx)
-    )
-
-
 def runner_of(name: str) -> Callable[[RunContext], dict[str, Any]]:
-    """The stage function of ``experiment.<name>`` (model and simulator runs as two tasks)."""
+    """The stage function of ``experiment.<name>`` (one task per variant)."""
     spec = SPECS[name]
 
     def _run(ctx: RunContext) -> dict[str, Any]:
         _module(spec)
-        targets = ["model"] + (["simulator"] if _with_simulator(ctx, spec) else [])
         shared = str(ctx.shared) if ctx.shared else None
         serial = ctx.tasks.n_workers == 1 and ctx.tasks.client is None
         sweeps = ctx.path("checkpoints", f"experiment.{name}")
         if not ctx.resuming:  # a fresh (not interrupted) attempt: stale sweeps must not be reused
             shutil.rmtree(sweeps, ignore_errors=True)
         tasks = [
-            ExperimentTask(str(ctx.run_dir), ctx.config, shared, name, t, serial, str(sweeps / t))
-            for t in targets
+            ExperimentTask(
+                str(ctx.run_dir), ctx.config, shared, name, v.name, serial, str(sweeps / v.name)
+            )
+            for v in variants_of(ctx, spec)
         ]
         results = ctx.tasks.map(run_experiment_task, tasks, desc=f"experiment {name}")
         return {"runs": results, "settings": experiment_settings(ctx.config, name)}
@@ -376,17 +428,8 @@ FIDELITY = "fidelity.csv"
 
 def run_fidelity(ctx: RunContext) -> dict[str, Any]:
     """Score every interpretation against the simulator: fidelity.csv, fidelity.nc, figure."""
+    from hydrointerp.fidelity.output import write_fidelity
 
-    from hydrointerp.atomic import write_netcdf, write_text
-
-    fid = ds.need("hydrointerp.experiments.fidelity", "fidelity")
-    table = fid.fidelity_table(ctx.run_dir)
-    write_text(ctx.path(FIDELITY), table.to_csv(index=False))
-    write_netcdf(fid.table_dataset(table), ctx.path("fidelity.nc"))
-    try:
-        from hydrointerp.plots.fidelity import plot_fidelity
-
-        plot_fidelity(table, ctx.path("figures", "fidelity.png"))
-    except ImportError:
-        pass
-    return {"rows": int(len(table))}
+    table = write_fidelity(ctx.run_dir, ctx.config.fidelity.n_boot)
+    flagged = int((table["flag"].fillna("").astype(str) != "").sum())
+    return {"rows": int(len(table)), "flagged": flagged}

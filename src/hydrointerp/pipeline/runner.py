@@ -7,16 +7,25 @@ skipped when the recorded fingerprint equals the current one and all its artefac
 killed run resumes at the first unfinished stage, and a changed setting re-runs that stage and
 everything downstream of it only. ``force`` recomputes the named stages and their downstream.
 
+Content, not only settings: the state file also records each artefact's size, mtime and SHA-256,
+and the SHA-256 of the upstream artefacts the stage read. A stage whose artefact was truncated or
+replaced (size or mtime changed) is not done and runs again; a stage whose upstream artefacts now
+have other content than the ones it read runs again too.
+
+One run per directory: :func:`~hydrointerp.pipeline.lock.run_lock` holds an OS-level lock on
+``RUN_DIR/.lock`` for the whole run; a second run gets a clear error naming the holder.
+
 Test hook (for the test suite only): ``HYDROINTERP_FAIL_STAGE=<stage>`` makes the runner raise
 :class:`InjectedFailure` when it reaches that stage, as if the process were killed there.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,6 +34,7 @@ from hydrointerp import __version__
 from hydrointerp.atomic import write_text
 from hydrointerp.config import RunConfig, fingerprint, write_resolved
 from hydrointerp.errors import ConfigError
+from hydrointerp.pipeline.lock import run_lock
 
 FAIL_ENV = "HYDROINTERP_FAIL_STAGE"
 
@@ -125,16 +135,77 @@ def _state_path(ctx: RunContext, name: str) -> Path:
     return ctx.path(".stages", f"{name}.json")
 
 
-def is_done(ctx: RunContext, stage: Stage, fp: str) -> bool:
-    """True when the recorded fingerprint matches and every artefact exists."""
-    state = _state_path(ctx, stage.name)
-    if not state.is_file():
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _signature(path: Path) -> list[Any]:
+    """``[size, mtime_ns, sha256]`` of a file; ``[]`` for a folder (existence only)."""
+    if not path.is_file():
+        return []
+    st = path.stat()
+    return [st.st_size, st.st_mtime_ns, _sha256(path)]
+
+
+def _unchanged(path: Path, recorded: list[Any]) -> bool:
+    """Same size, and the same mtime or (a copied file, say) the same SHA-256."""
+    st = path.stat()
+    if st.st_size != recorded[0]:
         return False
+    return st.st_mtime_ns == recorded[1] or _sha256(path) == recorded[2]
+
+
+def _key(ctx: RunContext, path: Path) -> str:
     try:
-        recorded = json.loads(state.read_text()).get("fingerprint")
+        return str(Path(path).resolve().relative_to(ctx.run_dir.resolve()))
+    except ValueError:
+        return str(path)
+
+
+def _read_state(ctx: RunContext, name: str) -> dict[str, Any] | None:
+    state = _state_path(ctx, name)
+    if not state.is_file():
+        return None
+    try:
+        return json.loads(state.read_text())
     except json.JSONDecodeError:
+        return None
+
+
+def _upstream_digests(ctx: RunContext, stage: Stage) -> dict[str, str]:
+    """The recorded SHA-256 of every artefact of the stages ``stage`` reads from."""
+    out: dict[str, str] = {}
+    for up in stage.upstream:
+        recorded = (_read_state(ctx, up) or {}).get("outputs", {})
+        out.update({k: v[2] for k, v in recorded.items() if len(v) == 3})
+    return out
+
+
+def is_done(ctx: RunContext, stage: Stage, fp: str) -> bool:
+    """True when the recorded fingerprint matches and every artefact is as it was written.
+
+    Artefacts must exist with the size recorded when the stage finished and the same mtime or,
+    failing that, the same SHA-256 (a truncated or replaced file is not done; a copied one is),
+    and the upstream artefacts must have the content the stage read. State files of older
+    versions without these records count on existence only.
+    """
+    recorded = _read_state(ctx, stage.name)
+    if recorded is None or recorded.get("fingerprint") != fp:
         return False
-    return recorded == fp and all(Path(p).exists() for p in stage.outputs(ctx))
+    outputs = [Path(p) for p in stage.outputs(ctx)]
+    if not all(p.exists() for p in outputs):
+        return False
+    sigs = recorded.get("outputs", {})
+    for path in outputs:
+        want = sigs.get(_key(ctx, path))
+        if want and path.is_file() and not _unchanged(path, want):
+            return False
+    inputs = recorded.get("inputs")
+    return inputs is None or inputs == _upstream_digests(ctx, stage)
 
 
 def _echo(msg: str) -> None:
@@ -146,8 +217,25 @@ def run_stages(
     stages: Sequence[Stage],
     force: Iterable[str] = (),
     echo: Callable[[str], None] = _echo,
+    checks: Mapping[str, Callable[[RunContext], None]] | None = None,
 ) -> dict[str, Any]:
-    """Run every stage not already done; return the run log (also ``RUN_DIR/run_log.json``)."""
+    """Run every stage not already done; return the run log (also ``RUN_DIR/run_log.json``).
+
+    ``checks[name](ctx)`` runs once stage ``name`` is done (run or skipped), before any later
+    stage: the place for checks of the settings against that stage's artefacts. The run holds
+    the run directory's lock throughout.
+    """
+    with run_lock(ctx.run_dir):
+        return _run_locked(ctx, stages, force, echo, checks or {})
+
+
+def _run_locked(
+    ctx: RunContext,
+    stages: Sequence[Stage],
+    force: Iterable[str],
+    echo: Callable[[str], None],
+    checks: Mapping[str, Callable[[RunContext], None]],
+) -> dict[str, Any]:
     fps = fingerprints(stages, ctx.config)
     forced = downstream_of(stages, force)
     ctx.run_dir.mkdir(parents=True, exist_ok=True)
@@ -168,6 +256,8 @@ def run_stages(
         if st.name not in forced and is_done(ctx, st, fps[st.name]):
             echo(f"{head}: up to date ({fps[st.name]}), skipped")
             log["stages"][st.name] = {"status": "skipped", "fingerprint": fps[st.name]}
+            if st.name in checks:
+                checks[st.name](ctx)
             continue
         if os.environ.get(FAIL_ENV) == st.name:
             raise InjectedFailure(f"{FAIL_ENV}={st.name}: stopping before stage {st.name}")
@@ -177,13 +267,22 @@ def run_stages(
         ctx.resuming = started.is_file() and started.read_text() == fps[st.name]
         write_text(started, fps[st.name])
         t0 = time.perf_counter()
+        inputs = _upstream_digests(ctx, st)
         info = st.run(ctx) or {}
         seconds = time.perf_counter() - t0
-        record = {"fingerprint": fps[st.name], "seconds": round(seconds, 3), "info": info}
+        record = {
+            "fingerprint": fps[st.name],
+            "seconds": round(seconds, 3),
+            "info": info,
+            "outputs": {_key(ctx, Path(p)): _signature(Path(p)) for p in st.outputs(ctx)},
+            "inputs": inputs,
+        }
         write_text(_state_path(ctx, st.name), json.dumps(record, indent=1, default=str))
         log["stages"][st.name] = {"status": "ran", **record}
         echo(f"{head}: done in {seconds:.1f} s")
         write_text(ctx.path("run_log.json"), json.dumps(log, indent=1, default=str))
+        if st.name in checks:
+            checks[st.name](ctx)
     log["seconds"] = round(time.perf_counter() - total, 3)
     log["stage_seconds"] = stage_seconds(ctx, stages)
     write_text(ctx.path("run_log.json"), json.dumps(log, indent=1, default=str))

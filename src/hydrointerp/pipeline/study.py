@@ -13,6 +13,7 @@ from hydrointerp.pipeline import data_stages as ds
 from hydrointerp.pipeline import experiment_stages as es
 from hydrointerp.pipeline import model_stages as ms
 from hydrointerp.pipeline import output_stages as os_
+from hydrointerp.pipeline import preflight
 from hydrointerp.pipeline.runner import RunContext, Stage, run_stages
 
 
@@ -156,8 +157,9 @@ def run_study(
     else:
         cfg = load_config(config, overrides)
     es.check_settings(cfg)
+    preflight.check_settings(cfg, shared)
     run_dir = Path(out) if out is not None else default_out(cfg)
     stages = build_stages(cfg)
     with task_runner(cfg.workers, cfg.scheduler, processes=processes) as tasks:
         ctx = RunContext(cfg, run_dir, Path(shared) if shared else None, tasks)
-        return run_stages(ctx, stages, force)
+        return run_stages(ctx, stages, force, checks=preflight.region_checks())

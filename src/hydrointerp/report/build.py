@@ -234,16 +234,57 @@ def _fidelity_section(run_dir: Path, figures: list[Path], embed: bool) -> str:
     path = run_dir / "fidelity.csv"
     if not path.is_file():
         return h.section("fidelity", "Fidelity", h.note("fidelity.csv is missing.", missing=True))
-    table = pd.read_csv(path)
+    from hydrointerp.fidelity.table import headline, references
+
+    table = pd.read_csv(path, keep_default_na=False, na_values=[""])
+    main = headline(table)
+    passed = main[(main["skill_low"] > 0) & (main["flag"].fillna("") == "")]
     body = h.note(
-        "Each interpretation of the trained ensemble scored against the same experiment run on"
-        " the process simulator, whose truth is known (1 = the model's interpretation matches"
-        " the truth; chance level depends on the metric)."
+        "Each interpretation of the trained ensemble is scored against the same experiment run"
+        " on the process simulator, whose truth is known, with its own random draws. The skill"
+        " is (score - baseline) / (ceiling - baseline): 0 is the best trivial explainer (shuffled"
+        " or constant maps, a map of another station, random weights on the same masks, an"
+        " untrained network, seasonal and regime priors), 1 the agreement of two independent"
+        " truths (the noise ceiling). Intervals: 95 % paired bootstrap over stations (or"
+        " clusters, groups, days) and mask draws. A flag says why a score cannot be trusted"
+        " (docs/fidelity.md)."
     )
-    body += h.table(list(table.columns), table.itertuples(index=False))
+    body += h.note(
+        f"{len(passed)} of {len(main)} scores pass (skill interval above 0, no flag)."
+        + (
+            " Some experiments ran with too few masks to converge: their rows are flagged"
+            " not_converged; run `hydrointerp run fidelity` for the converged table."
+            if main["flag"].fillna("").str.contains("not_converged").any()
+            else ""
+        )
+    )
+    cols = [
+        "experiment",
+        "method",
+        "metric",
+        "truth",
+        "value",
+        "skill",
+        "skill_low",
+        "skill_high",
+        "baseline_name",
+        "flag",
+        "verdict",
+    ]
+    fmt = main[cols].round(3)
+    body += h.table(cols, fmt.itertuples(index=False))
+    ref = references(table)
+    if len(ref):
+        body += "<h4>Reference levels</h4>" + h.note(
+            "noise_ceiling: two independent simulator runs against each other; self_agreement:"
+            " the network against itself with independent masks; <method>:random_*: the"
+            " network with its head, LSTM and CNN re-initialised in turn (the score must drop)."
+        )
+        rcols = ["experiment", "method", "metric", "truth", "value", "low", "high"]
+        body += h.table(rcols, ref[rcols].round(3).itertuples(index=False))
     return h.section(
         "fidelity",
-        "Fidelity against the simulator's truth",
+        "Which interpretations can you trust? Fidelity against the simulator's truth",
         body + _figure_html(figures, run_dir, embed),
     )
 

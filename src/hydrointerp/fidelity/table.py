@@ -1,0 +1,177 @@
+"""Collect a run folder's results, score them all, and write the fidelity table.
+
+Layout read (written by the experiment stages, :mod:`hydrointerp.fidelity.controls`):
+
+* ``experiments/<stem>.nc`` -- the network's result (published perturbation method) and
+  ``experiments/<stem>_<method>.nc`` for the other attribution methods;
+* ``experiments/simulator/<stem>.nc`` -- the simulator's (the truth; independent draws);
+* ``experiments/controls/<variant>/<stem>.nc`` -- ``simulator_b``, ``model_b``,
+  ``random_head``, ``random_lstm``, ``random_all`` and ``contribution`` (the exact truth).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from hydrointerp.errors import DataError
+from hydrointerp.fidelity.scorers import SCORERS, Bundle
+from hydrointerp.fidelity.skill import COLUMNS, verdict
+
+
+def attribution_method_names() -> tuple[str, ...]:
+    """Every attribution method whose results the table looks for."""
+    from hydrointerp.experiments.attribution import METHODS
+
+    return tuple(METHODS)
+
+
+def _open(path: Path) -> xr.Dataset | None:
+    return xr.load_dataset(path, engine="h5netcdf") if path.is_file() else None
+
+
+def _method_files(exp: Path, stem: str) -> dict[str, xr.Dataset]:
+    found: dict[str, xr.Dataset] = {}
+    for method in attribution_method_names():
+        path = exp / (f"{stem}.nc" if method == "perturbation" else f"{stem}_{method}.nc")
+        ds = _open(path)
+        if ds is not None:
+            found[method] = ds
+    return found
+
+
+def run_masks(ds: xr.Dataset) -> object | None:
+    """The shared masks a heat-map run used, re-drawn from its recorded settings and seed
+    (the mask stream is a pure function of the settings), or None for per-day masks."""
+    from hydrointerp.experiments.heat_map import HeatSettings, draw_pass
+    from hydrointerp.experiments.masks import MaskSet
+
+    try:
+        given = json.loads(str(ds.attrs.get("settings_json", "{}")))
+    except json.JSONDecodeError:
+        return None
+    fields = {f.name for f in dataclasses.fields(HeatSettings)}
+    kw = {k: tuple(v) if isinstance(v, list) else v for k, v in given.items() if k in fields}
+    s = HeatSettings(**kw)
+    used = int(ds.attrs.get("masks_per_day", 0))
+    if s.mask_mode != "shared" or used < 1:
+        return None
+    rng = np.random.default_rng(s.seed)
+    shape = (ds.sizes["lat"], ds.sizes["lon"])
+    parts = [draw_pass(rng, s, 1, shape) for _ in range(-(-used // s.iters_one_pass))]
+    return MaskSet(
+        np.concatenate([p.centres for p in parts], axis=1),
+        np.concatenate([p.signs for p in parts], axis=1),
+        np.concatenate([p.weights for p in parts], axis=1),
+    )
+
+
+def bundles(run_dir: Path, region: xr.Dataset | None, n_boot: int) -> list[Bundle]:
+    """A :class:`Bundle` per experiment that has a network result."""
+    exp = run_dir / "experiments"
+    out = []
+    for stem in SCORERS:
+        model = _method_files(exp, stem)
+        if not model:
+            continue
+        controls = {}
+        ctl_dir = exp / "controls"
+        if ctl_dir.is_dir():
+            for variant in sorted(p.name for p in ctl_dir.iterdir() if p.is_dir()):
+                ds = _open(ctl_dir / variant / f"{stem}.nc")
+                if ds is not None:
+                    controls[variant] = ds
+        masks = (
+            run_masks(model["perturbation"])
+            if stem == "heat_map" and "perturbation" in model
+            else None
+        )
+        out.append(
+            Bundle(
+                stem,
+                model,
+                _open(exp / "simulator" / f"{stem}.nc"),
+                controls,
+                controls.pop("contribution", None),
+                region,
+                masks,
+                n_boot,
+            )
+        )
+    return out
+
+
+def fidelity_table(
+    run_dir: str | os.PathLike[str], region: xr.Dataset | None = None, n_boot: int = 1000
+) -> pd.DataFrame:
+    """Score every experiment of ``run_dir`` against the simulator's truth.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns :data:`~hydrointerp.fidelity.skill.COLUMNS` plus ``verdict``: one row per
+        experiment, method, metric and truth (the network's methods, the randomised networks
+        as ``<method>:random_*`` and the two reference levels ``noise_ceiling`` and
+        ``self_agreement``).
+    """
+    run = Path(run_dir)
+    if region is None and (run / "region.nc").is_file():
+        region = xr.load_dataset(run / "region.nc", engine="h5netcdf")
+    rows = []
+    for b in bundles(run, region, n_boot):
+        rows += [r.as_dict() for r in SCORERS[b.name](b)]
+    if not rows:
+        exp = run / "experiments"
+        raise DataError(
+            "nothing to score: no experiment has both a network and a simulator result",
+            source=str(exp),
+            expected="experiments/<name>.nc and experiments/simulator/<name>.nc",
+            found=sorted(p.name for p in exp.glob("**/*.nc")) if exp.is_dir() else [],
+        )
+    table = pd.DataFrame(rows, columns=list(COLUMNS))
+    table["verdict"] = [verdict(r) for r in table.to_dict("records")]
+    return table
+
+
+def table_dataset(table: pd.DataFrame) -> xr.Dataset:
+    """The table as a Dataset on ``row`` (numbers as variables, labels as coordinates)."""
+    numeric = [c for c in table.columns if pd.api.types.is_numeric_dtype(table[c])]
+    labels = [c for c in table.columns if c not in numeric]
+    ds = xr.Dataset(
+        {c: ("row", table[c].to_numpy(float)) for c in numeric},
+        coords={c: ("row", table[c].astype(str).to_numpy()) for c in labels},
+    )
+    ds.attrs.update(
+        title="hydrointerp fidelity: interpretations scored against the simulator's truth",
+        Conventions="CF-1.8",
+        skill="(value - baseline) / (ceiling - baseline); intervals: paired bootstrap, 95 %",
+    )
+    return ds
+
+
+REFERENCE_METHODS = ("noise_ceiling", "self_agreement", "method_on_simulator")
+
+
+def headline(table: pd.DataFrame) -> pd.DataFrame:
+    """The rows a reader needs first: the network's methods (no references, no randomised)."""
+    method = table["method"].astype(str)
+    return table[~method.str.contains(":") & ~method.isin(REFERENCE_METHODS)]
+
+
+def references(table: pd.DataFrame) -> pd.DataFrame:
+    """The reference rows: noise ceiling, self-agreement and the randomised networks."""
+    method = table["method"].astype(str)
+    return table[method.str.contains(":") | method.isin(REFERENCE_METHODS)]
+
+
+def write_fidelity(run_dir: str | os.PathLike[str], n_boot: int = 1000) -> pd.DataFrame:
+    """TEMPORARY shim for a run started before the move to :mod:`hydrointerp.fidelity.output`."""
+    from hydrointerp.fidelity.output import write_fidelity as write
+
+    return write(run_dir, n_boot)

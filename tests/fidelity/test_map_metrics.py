@@ -1,0 +1,85 @@
+"""The broken-explainer suite: every map metric kept must rank a faithful map above every
+broken or trivial one, and an untrained network's map below it (FIDELITY.md rule 4)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import xarray as xr
+
+from hydrointerp.errors import DataError
+from hydrointerp.fidelity import explainers as ex
+from hydrointerp.fidelity import metrics as mt
+from hydrointerp.fidelity.scorers import _map_metrics, _truth_map
+from hydrointerp.fidelity.table import run_masks
+
+BROKEN = ("shuffled", "constant", "distance_to_centre", "other_station", "same_mask_random")
+
+
+def _candidates(sim_b: xr.Dataset, untrained: xr.Dataset) -> dict[str, xr.DataArray]:
+    maps = sim_b["sensitivity"]
+    out = {"faithful": maps, "untrained": untrained["sensitivity"]}
+    out.update({k: f(maps) for k, f in ex.MAP_BROKEN.items()})
+    out["same_mask_random"] = ex.same_mask_random(run_masks(sim_b), maps)
+    return out
+
+
+def _suite(truth_name: str, sim_a, fid_region, contribution):  # noqa: ANN001, ANN202
+    basin = fid_region["basin_mask"]
+    if truth_name == "contribution":
+        return _map_metrics("contribution", contribution["contribution_magnitude"], basin)
+    return _map_metrics(truth_name, _truth_map(sim_a), basin)
+
+
+@pytest.mark.parametrize(
+    ("truth_name", "metric"),
+    [
+        ("simulator", "support_pearson"),
+        ("simulator", "support_spearman"),
+        ("basin", "detection_auc"),
+        ("basin", "centroid_distance"),
+        ("basin", "relevance_mass"),
+        ("contribution", "support_pearson"),
+        ("contribution", "support_spearman"),
+    ],
+)
+def test_metric_ranks_faithful_map_above_every_broken_one(
+    truth_name, metric, sim_a, sim_b, untrained_a, fid_region, contribution
+) -> None:
+    fn = _suite(truth_name, sim_a, fid_region, contribution)[metric]
+    sign = 1.0 if mt.MAP_METRICS[metric].higher_is_better else -1.0
+    scores = {k: float(fn(v).mean()) for k, v in _candidates(sim_b, untrained_a).items()}
+    for name in (*BROKEN, "untrained"):
+        # a clear margin, not a tie: at least a tenth of the metric's spread among candidates
+        margin = 0.1 * (max(scores.values()) - min(scores.values()))
+        assert sign * (scores["faithful"] - scores[name]) > margin, (metric, name, scores)
+
+
+def test_scores_pair_labels_not_positions(sim_a, sim_b) -> None:
+    truth = _truth_map(sim_a)
+    maps = sim_b["sensitivity"]
+    ref = mt.support_spearman(maps, truth)
+    reordered = truth.transpose("lon", "station", "lat").isel(station=slice(None, None, -1))
+    np.testing.assert_allclose(mt.support_spearman(maps, reordered).sel(station=ref.station), ref)
+
+
+def test_constant_map_carries_no_information(sim_a) -> None:
+    truth = _truth_map(sim_a)
+    const = ex.constant(truth)
+    assert float(abs(mt.support_pearson(const, truth)).max()) == 0.0
+    assert np.allclose(mt.detection_auc(const, truth > 0.5 * truth.max(("lat", "lon"))), 0.5)
+
+
+def test_maps_on_other_grids_are_refused(sim_a) -> None:
+    truth = _truth_map(sim_a)
+    shifted = truth.assign_coords(lat=truth["lat"] + 0.75)
+    with pytest.raises(DataError, match="different grids"):
+        mt.check_same_grid(shifted, truth, "heat_map")
+
+
+def test_support_covers_a_one_cell_basin_and_its_halo(sim_a, contribution) -> None:
+    mag = contribution["contribution_magnitude"]
+    core = mt.support(mag, halo=0).sum(("lat", "lon"))
+    halo = mt.support(mag, halo=2).sum(("lat", "lon"))
+    assert int(core.min()) >= 1 and bool((halo > core).all())
+    assert int(halo.max()) <= int(core.max()) * 25
