@@ -22,6 +22,7 @@ EXPERIMENT_FILES = {
     "august",
     "cell_states",
     "probe",
+    "decoding",
 }
 
 
