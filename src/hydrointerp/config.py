@@ -196,6 +196,18 @@ class FidelitySection(_Strict):
     n_boot: int = Field(1000, ge=0)
 
 
+class BaselineSection(_Strict):
+    """The lumped-LSTM baseline (neuralhydrology's cudalstm on basin-averaged forcings)."""
+
+    enabled: bool = False
+    hidden_size: int = Field(32, ge=1)
+    seq_length: int | None = Field(None, ge=2, description="days; default: windows.lookback")
+    epochs: int = Field(10, ge=1)
+    batch_size: int = Field(256, ge=1)
+    learning_rate: float = Field(0.003, gt=0)
+    num_threads: int = Field(1, ge=1)
+
+
 class ReportSection(_Strict):
     """The HTML report."""
 
@@ -217,6 +229,7 @@ class RunConfig(_Strict):
     ensemble: EnsembleSection = EnsembleSection()
     experiments: ExperimentsSection = ExperimentsSection()
     fidelity: FidelitySection = FidelitySection()
+    baseline: BaselineSection = BaselineSection()
     report: ReportSection = ReportSection()
     workers: int = Field(1, ge=1)
     scheduler: str | None = None
