@@ -26,7 +26,7 @@ from hydrointerp.device import DeviceName
 from hydrointerp.errors import ConfigError
 
 CONFIG_DIR = Path(__file__).resolve().parent / "configs"
-BUILTIN = ("demo", "reproduce-mini", "tiny", "fidelity")
+BUILTIN = ("demo", "reproduce-mini", "tiny", "fidelity", "reproduce-twin", "twin-reduced")
 
 #: Experiments the pipeline knows, in the order they run.
 EXPERIMENTS = (
@@ -53,6 +53,16 @@ class VirtualData(_Strict):
     )
 
 
+class TwinData(_Strict):
+    """The virtual twin of the published region (226 real gauges, truth known)."""
+
+    source: Literal["twin"]
+    twin: dict[str, Any] = Field(
+        default_factory=dict, description="TwinConfig fields (data/twin.py)"
+    )
+    shared: str | None = Field(None, description="shared folder; default --shared or ../shared")
+
+
 class MiniData(_Strict):
     """The published mini year (2011) in ``shared/data/cnn_lstm_era/mini``."""
 
@@ -69,7 +79,7 @@ class RawData(_Strict):
     )
 
 
-DataSection = Annotated[VirtualData | MiniData | RawData, Field(discriminator="source")]
+DataSection = Annotated[VirtualData | TwinData | MiniData | RawData, Field(discriminator="source")]
 
 
 class Split(_Strict):
@@ -186,6 +196,18 @@ class FidelitySection(_Strict):
     n_boot: int = Field(1000, ge=0)
 
 
+class BaselineSection(_Strict):
+    """The lumped-LSTM baseline (neuralhydrology's cudalstm on basin-averaged forcings)."""
+
+    enabled: bool = False
+    hidden_size: int = Field(32, ge=1)
+    seq_length: int | None = Field(None, ge=2, description="days; default: windows.lookback")
+    epochs: int = Field(10, ge=1)
+    batch_size: int = Field(256, ge=1)
+    learning_rate: float = Field(0.003, gt=0)
+    num_threads: int = Field(1, ge=1)
+
+
 class ReportSection(_Strict):
     """The HTML report."""
 
@@ -207,6 +229,7 @@ class RunConfig(_Strict):
     ensemble: EnsembleSection = EnsembleSection()
     experiments: ExperimentsSection = ExperimentsSection()
     fidelity: FidelitySection = FidelitySection()
+    baseline: BaselineSection = BaselineSection()
     report: ReportSection = ReportSection()
     workers: int = Field(1, ge=1)
     scheduler: str | None = None
@@ -225,7 +248,7 @@ def _key_path(loc: tuple) -> str:
     return ".".join(parts)
 
 
-_UNION_TAGS = {"virtual", "mini", "raw"}
+_UNION_TAGS = {"virtual", "twin", "mini", "raw"}
 
 
 def _as_config_error(exc: ValidationError, source: str, prefix: str = "") -> ConfigError:
@@ -251,6 +274,8 @@ def _check_owned(cfg: RunConfig, source: str) -> None:
                 cfg.data.region,
             )
         )
+    if isinstance(cfg.data, TwinData):
+        checks.append(("data.twin", "hydrointerp.data.twin", "TwinConfig", cfg.data.twin))
     train = "hydrointerp.training.config"
     checks += [
         ("ensemble.training", train, "TrainSettings", cfg.ensemble.training),

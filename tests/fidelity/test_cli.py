@@ -23,7 +23,10 @@ def test_fidelity_verb_scores_a_run_folder(tmp_path, sim_a, sim_b, sim_c, fid_re
     assert result.exit_code == 0, result.output
     table = pd.read_csv(tmp_path / "fidelity.csv")
     assert list(table.columns) == [*COLUMNS, "verdict"]
-    net = table[table.method == "perturbation"].set_index(["truth", "metric"])
+    net = table[(table.experiment == "heat_map") & (table.method == "perturbation")]
+    net = net.set_index(["truth", "metric"])
+    # per-regime rows of the same scores come too
+    assert table.experiment.str.startswith("heat_map[").any()
     # an independent simulator run as the "network": faithful, skill interval above 0
     assert net.loc[("simulator", "support_spearman"), "skill_low"] > 0
     assert "noise_ceiling" in set(table.method)

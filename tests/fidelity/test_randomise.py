@@ -47,7 +47,11 @@ def test_randomisation_check_flags_an_untrained_network(
     sim_a, untrained_a, untrained_b, fid_region
 ) -> None:
     rows = score_heat_map(_bundle(untrained_a, untrained_b, sim_a, fid_region))
-    main = [r for r in rows if r.method == "perturbation" and r.truth == "simulator"]
+    main = [
+        r
+        for r in rows
+        if r.experiment == "heat_map" and r.method == "perturbation" and r.truth == "simulator"
+    ]
     assert main and all("randomisation_not_dropped" in r.as_dict()["flag"] for r in main)
 
 
@@ -55,7 +59,13 @@ def test_faithful_explainer_passes_the_randomisation_check(
     sim_a, sim_b, sim_c, untrained_a, fid_region
 ) -> None:
     rows = score_heat_map(_bundle(sim_b, untrained_a, sim_a, fid_region, sim_c))
-    main = [r for r in rows if r.method == "perturbation" and r.truth in ("simulator", "basin")]
+    main = [
+        r
+        for r in rows
+        if r.experiment == "heat_map"
+        and r.method == "perturbation"
+        and r.truth in ("simulator", "basin")
+    ]
     assert len(main) == 5
     for r in main:
         assert "randomisation_not_dropped" not in r.as_dict()["flag"], r

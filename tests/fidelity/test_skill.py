@@ -83,7 +83,9 @@ def test_exact_truth_scored_against_itself_has_skill_one(contribution, sim_a, fi
     mag = contribution["contribution_magnitude"]
     model = xr.Dataset({"sensitivity": mag})
     b = Bundle("heat_map", {"perturbation": model}, None, {}, contribution, fid_region, None, 200)
-    rows = [r for r in score_heat_map(b) if r.truth == "contribution"]
+    rows = [
+        r for r in score_heat_map(b) if r.truth == "contribution" and r.experiment == "heat_map"
+    ]
     assert {r.metric for r in rows} == {"support_pearson", "support_spearman"}
     for r in rows:
         assert r.value == pytest.approx(1.0) and r.skill == pytest.approx(1.0)

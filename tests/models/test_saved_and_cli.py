@@ -62,6 +62,15 @@ def test_import_keras_then_predict(models_dir, shared_data, tmp_path):
     expected = 1 - ((mean - obs) ** 2).sum(0) / ((obs - obs.mean(0)) ** 2).sum(0)
     np.testing.assert_allclose(pred["nse_ensemble"].values, expected, atol=1e-4)
     assert 0.4 < float(np.median(expected)) < 0.9
+    # the suite of the ensemble mean: scale-invariant metrics only (normalised flows, no
+    # normaliser given), and the printed medians are those of the written scores
+    np.testing.assert_allclose(
+        pred["skill_nse"].values, pred["nse_ensemble"].values, rtol=1e-4, atol=1e-5
+    )
+    assert {"skill_r", "skill_alpha_nse", "skill_peak_timing", "skill_missed_peaks"} <= set(pred)
+    assert "skill_kge" not in pred and "skill_fhv" not in pred
+    line = next(x for x in result.output.splitlines() if x.startswith("r "))
+    assert float(line.split()[1]) == pytest.approx(float(pred["skill_r"].median()), rel=1e-3)
 
 
 def test_predict_user_errors(shared_data, models_dir, tmp_path):

@@ -71,3 +71,32 @@ def test_ensemble_table_scores_the_mean(tmp_path):
     text = csv.read_text().splitlines()
     assert text[0].startswith("station_id,nse,kge") and len(text) == 3
     assert xr.load_dataset(nc)["nse_member"].shape == (2, 2)
+
+
+def test_physical_skill_denormalises_or_leaves_out_unit_bound_metrics():
+    from hydrointerp.data.windows import Normaliser
+    from hydrointerp.training.metrics import PHYSICAL, physical_skill
+
+    rng = np.random.default_rng(1)
+    flow = xr.DataArray(
+        rng.gamma(2.0, 30.0, (200, 2)),
+        dims=("time", "station"),
+        coords={"time": np.arange(200), "station": ["a", "b"]},
+        attrs={"units": "m3 s-1"},
+    )
+    sim = xr.concat([flow * 1.1 + 2.0, flow.shift(time=1).fillna(40.0)], dim="member")
+    stats = {
+        "flow_mean": xr.DataArray([50.0, 70.0], dims="station", coords={"station": ["a", "b"]}),
+        "flow_std": xr.DataArray([20.0, 35.0], dims="station", coords={"station": ["a", "b"]}),
+    }
+    channels = xr.DataArray([0.0], dims="channel", coords={"channel": ["precip"]})
+    norm = Normaliser(channels, channels + 1, stats["flow_mean"], stats["flow_std"])
+    scores = physical_skill(norm.transform_flow(flow), norm.transform_flow(sim), norm)
+    direct = metrics_table(flow, sim)
+    for name in ("kge", "beta_kge", "bias", "fhv", "rmse", "nse"):
+        np.testing.assert_allclose(scores[name].values, direct[name].values, rtol=1e-4)
+    assert scores["bias"].attrs["units"] == "m3 s-1"
+    # without a normaliser only the scale-invariant metrics remain
+    plain = physical_skill(norm.transform_flow(flow), norm.transform_flow(sim), None)
+    assert not set(PHYSICAL) & set(plain.data_vars)
+    np.testing.assert_allclose(plain["nse"].values, direct["nse"].values, rtol=1e-4)

@@ -20,6 +20,7 @@ from hydrointerp.cli import (  # noqa: E402,F401  isort: skip
     experiment_cmds,
     interp_cmds,
     run_cmds,
+    interchange_cmds,
 )
 
 

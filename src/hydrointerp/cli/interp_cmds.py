@@ -271,7 +271,8 @@ def fidelity_cmd(
 
     Example: ``hydrointerp fidelity runs/demo``
     """
-    from hydrointerp.fidelity.table import headline, write_fidelity
+    from hydrointerp.fidelity.output import write_fidelity
+    from hydrointerp.fidelity.table import headline
 
     table = write_fidelity(run_dir, n_boot)
     cols = [

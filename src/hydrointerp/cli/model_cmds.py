@@ -91,9 +91,14 @@ def _target_times(ds, lookback: int, start: str | None, end: str | None):  # noq
     return pd.date_range(first, last, freq="D")
 
 
-def add_skill(pred, flow):  # noqa: ANN001,ANN201 - xarray in, xarray out
-    """Add ``observed``, per-member ``nse(member, station)`` and ``nse_ensemble(station)``."""
-    from hydrointerp.training.metrics import nse
+def add_skill(pred, flow, norm=None):  # noqa: ANN001,ANN201 - xarray in, xarray out
+    """Add ``observed``, per-member ``nse(member, station)``, ``nse_ensemble(station)`` and the
+    metric suite of the ensemble mean as ``skill_<metric>(station)``.
+
+    ``norm`` (a fitted Normaliser) lets the suite run in m3/s; without it the metrics that need
+    physical units are left out (``training.metrics.physical_skill``).
+    """
+    from hydrointerp.training.metrics import nse, physical_skill
 
     obs = flow.sel(time=pred["time"])
     pred["observed"] = obs.drop_vars([c for c in obs.coords if c not in ("time", "station")])
@@ -102,7 +107,22 @@ def add_skill(pred, flow):  # noqa: ANN001,ANN201 - xarray in, xarray out
     for name in ("nse", "nse_ensemble"):
         pred[name].attrs.update(units="1", long_name="Nash-Sutcliffe efficiency")
     pred["observed"].attrs.update(units="1", long_name="observed flow (normalised)")
+    scores = physical_skill(pred["observed"], pred["ensemble_mean"], norm)
+    for name in scores.data_vars:
+        pred[f"skill_{name}"] = scores[name]
+    pred.attrs["skill_flow_units"] = scores.attrs["flow_units"]
     return pred
+
+
+def skill_lines(pred) -> list[str]:  # noqa: ANN001 - an xarray.Dataset from add_skill
+    """One line per metric: the median over stations of the ensemble mean's score."""
+    lines = [f"{'metric':<14}{'median':>12}  units   (ensemble mean, over stations)"]
+    for var in [v for v in pred.data_vars if str(v).startswith("skill_")]:
+        da = pred[var]
+        value = float(da.median(skipna=True)) if bool(da.notnull().any()) else float("nan")
+        name = str(var).removeprefix("skill_")
+        lines.append(f"{name:<14}{value:>12.4g}  {da.attrs.get('units', '')}")
+    return lines
 
 
 @app.command("predict")
@@ -122,17 +142,23 @@ def predict_cmd(
     ),
     start: str | None = typer.Option(None, "--start", help="First target day (YYYY-MM-DD)."),
     end: str | None = typer.Option(None, "--end", help="Last target day (YYYY-MM-DD)."),
+    normaliser: Path | None = typer.Option(
+        None,
+        "--normaliser",
+        help="normaliser.nc of the run: scores the metrics that need m3/s in m3/s.",
+    ),
 ) -> None:
     """Predict normalised flow with an ensemble; write every member, the mean and per-station NSE.
 
     The output NetCDF holds ``prediction(member, time, station)``, ``ensemble_mean(time,
-    station)``, ``observed(time, station)``, ``nse(member, station)`` and ``nse_ensemble(station)``.
-    Targets default to every day with a full 365-day window.
+    station)``, ``observed(time, station)``, ``nse(member, station)``, ``nse_ensemble(station)``
+    and neuralhydrology's metric suite of the ensemble mean as ``skill_<metric>(station)``, whose
+    medians it prints. Targets default to every day with a full 365-day window.
 
     Example: ``hydrointerp predict --models ../shared/data/cnn_lstm_era/models --data
     ../shared/data/cnn_lstm_era/mini --out pred.nc``
     """
-    from hydrointerp.atomic import write_netcdf
+    from hydrointerp.cf import write_cf
     from hydrointerp.errors import ConfigError
     from hydrointerp.models.ensemble import ensemble_from_paths
 
@@ -146,11 +172,17 @@ def predict_cmd(
         models, ids, ensemble, _read_clusters(clusters), device, float16_inputs
     )
     times = _target_times(ds, ens.lookback, start, end)
-    pred = add_skill(ens.predict(ds["weather"], times), ds["flow"])
+    norm = None
+    if normaliser is not None:
+        from hydrointerp.data.windows import Normaliser
+
+        norm = Normaliser.load(normaliser)
+    pred = add_skill(ens.predict(ds["weather"], times), ds["flow"], norm)
     pred.attrs.update(source_data=str(data), models=" ".join(str(m) for m in models))
-    write_netcdf(pred, out)
+    write_cf(pred, out, "hydrointerp predictions")
     median = float(pred["nse_ensemble"].median())
     typer.echo(
         f"wrote {out}: {ens.n_members} member(s), {len(times)} days, {len(ids)} stations;"
         f" median NSE of the ensemble mean {median:.3f}"
     )
+    typer.echo("\n".join(skill_lines(pred)))

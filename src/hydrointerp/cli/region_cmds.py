@@ -26,22 +26,37 @@ def virtual_region(
     shared: Path | None = typer.Option(
         None, "--shared", help="Shared data folder (province borders on the map)."
     ),
+    twin: bool = typer.Option(
+        False,
+        "--twin",
+        help="The twin of the published region (226 real gauges, 1979-2015 unless --first-year/"
+        "--last-year); --seed applies, --years/--stations/--noise/--missing do not.",
+    ),
+    first_year: int = typer.Option(1979, "--first-year", help="Twin: first year."),
+    last_year: int = typer.Option(2015, "--last-year", help="Twin: last year."),
 ) -> None:
     """Generate the virtual region (process simulator with known truth) as a RegionData file.
 
     The file holds daily weather, flow, basins and the truth: flow by source (rain, snowmelt,
     glacier melt), regime, glacier cover and elevation.
 
-    Example: ``hydrointerp virtual-region --out region.nc --seed 1 --figures figures/``
+    Example: ``hydrointerp virtual-region --out region.nc --seed 1 --figures figures/``;
+    the twin of the published region: ``hydrointerp virtual-region --twin --out twin.nc``.
     """
     from hydrointerp.data.region import save
     from hydrointerp.data.virtual import VirtualRegionConfig, generate_region
 
-    cfg = VirtualRegionConfig(
-        seed=seed, n_years=years, n_stations=stations, noise_sd=noise, missing_fraction=missing
-    )
     began = time.perf_counter()
-    region = generate_region(cfg)
+    if twin:
+        from hydrointerp.data.twin import TwinConfig, generate_twin
+
+        tcfg = TwinConfig(seed=seed, first_year=first_year, last_year=last_year)
+        region = generate_twin(tcfg, None if shared is None else str(shared))
+    else:
+        cfg = VirtualRegionConfig(
+            seed=seed, n_years=years, n_stations=stations, noise_sd=noise, missing_fraction=missing
+        )
+        region = generate_region(cfg)
     path = save(region, out)
     seconds = time.perf_counter() - began
     counts = ", ".join(

@@ -61,6 +61,10 @@ def region_config(region: xr.Dataset) -> VirtualRegionConfig:
 class RegionSimulator:
     """The process model of one virtual region, restricted to its gauged cells.
 
+    A region with ``hydro_param(station, param)`` (the twin) runs one unit per station and
+    basin cell with that station's parameters and glacier fraction; the "cells" below are then
+    those units.
+
     Parameters
     ----------
     region
@@ -70,14 +74,23 @@ class RegionSimulator:
     def __init__(self, region: xr.Dataset) -> None:
         self.config = region_config(region)
         mask = region["basin_mask"].values.astype(np.float64)
-        self.rows, self.cols = np.nonzero(mask.sum(axis=0) > 0)
-        glacier = region["glacier_cell_fraction"].values[self.rows, self.cols]
-        self.model = CellModel(self.config, glacier)
+        params: dict[str, np.ndarray] = {}
+        if "hydro_param" in region:  # per-station parameters: one unit per (station, cell)
+            station, self.rows, self.cols = np.nonzero(mask > 0)
+            table = region["hydro_param"].transpose("station", "param")
+            params = {str(k): table.values[station, i] for i, k in enumerate(table["param"].values)}
+            basin = np.zeros((mask.shape[0], station.size))
+            basin[station, np.arange(station.size)] = mask[station, self.rows, self.cols]
+            glacier = region["glacier_fraction"].values[station]
+        else:
+            self.rows, self.cols = np.nonzero(mask.sum(axis=0) > 0)
+            basin = mask[:, self.rows, self.cols]
+            glacier = region["glacier_cell_fraction"].values[self.rows, self.cols]
+        self.model = CellModel(self.config, glacier, params)
         lat = region["lat"].values[self.rows]
         area = (self.config.resolution * EARTH_KM_PER_DEG) ** 2 * np.cos(np.deg2rad(lat))
         self.cell_area_km2 = area
-        basin = mask[:, self.rows, self.cols]
-        self.basin = basin  # [station, cell]
+        self.basin = basin  # [station, cell (or unit)]
         self.weights = (basin * area * MM_DAY_KM2_TO_M3S).T.copy()  # [cell, station] m3/s
         self.channel_index = [
             list(map(str, region["channel"].values)).index(c) for c in _CHANNEL_ORDER

@@ -15,6 +15,10 @@ Per cell and day (order of operations):
    proportion to their content.
 
 The three sources never mix, so their runoffs sum exactly to the total.
+
+The parameters named in :data:`CELL_PARAMS` may differ per cell (the twin calibrates them per
+gauge); ``t_offset_k`` shifts the temperature the processes see (sub-grid elevation), 0 unless
+given.
 """
 
 from __future__ import annotations
@@ -29,6 +33,14 @@ from hydrointerp.data.virtual_config import VirtualRegionConfig
 KELVIN = 273.15
 N_SOURCES = 3  # rain, snowmelt, glacier_melt
 Forcing = Callable[[int], tuple[np.ndarray, np.ndarray, np.ndarray]]
+#: Parameters that may be given per cell (``CellModel(params=...)``); defaults from the config.
+CELL_PARAMS: tuple[str, ...] = (
+    "t_offset_k",
+    "ddf_snow_mm_per_k",
+    "fast_rate_per_day",
+    "slow_rate_per_day",
+    "slow_share",
+)
 
 
 @dataclass
@@ -80,11 +92,36 @@ class Diagnostics:
 
 
 class CellModel:
-    """The per-cell process model with the parameters of one region."""
+    """The per-cell process model with the parameters of one region.
 
-    def __init__(self, cfg: VirtualRegionConfig, glacier: np.ndarray) -> None:
+    ``params`` maps names of :data:`CELL_PARAMS` to per-cell arrays (shape of ``glacier``);
+    the others come from ``cfg`` (``t_offset_k``: 0).
+    """
+
+    def __init__(
+        self,
+        cfg: VirtualRegionConfig,
+        glacier: np.ndarray,
+        params: dict[str, np.ndarray] | None = None,
+    ) -> None:
         self.cfg = cfg
         self.glacier = np.asarray(glacier, dtype=np.float64)
+        given = dict(params or {})
+        unknown = set(given) - set(CELL_PARAMS)
+        if unknown:
+            raise ValueError(f"unknown cell parameters {sorted(unknown)}; known {CELL_PARAMS}")
+        self.params = {k: np.asarray(v, dtype=np.float64) for k, v in given.items()}
+        self.t_offset = self.params.get("t_offset_k", 0.0)
+        self.ddf_snow = self.params.get("ddf_snow_mm_per_k", cfg.ddf_snow_mm_per_k)
+        self.fast_rate = self.params.get("fast_rate_per_day", cfg.fast_rate_per_day)
+        self.slow_rate = self.params.get("slow_rate_per_day", cfg.slow_rate_per_day)
+        self.slow_share = self.params.get("slow_share", cfg.slow_share)
+
+    def subset(self, cells: np.ndarray) -> CellModel:
+        """The model of the cells ``cells`` (indices) only."""
+        return CellModel(
+            self.cfg, self.glacier[cells], {k: v[cells] for k, v in self.params.items()}
+        )
 
     def step(
         self,
@@ -96,25 +133,25 @@ class CellModel:
     ) -> np.ndarray:
         """Advance ``state`` one day in place; return the day's runoff ``[..., source, cell]``."""
         c = self.cfg
-        out_fast = c.fast_rate_per_day * state.fast
-        out_slow = c.slow_rate_per_day * state.slow
+        out_fast = self.fast_rate * state.fast
+        out_slow = self.slow_rate * state.slow
         state.fast -= out_fast
         state.slow -= out_slow
         runoff = out_fast + out_slow
-        temp = 0.5 * (tmax + tmin) - KELVIN
+        temp = 0.5 * (tmax + tmin) - KELVIN + self.t_offset
         snow_share = np.clip((c.t_rain_c - temp) / (c.t_rain_c - c.t_snow_c), 0.0, 1.0)
         snowfall = precip * snow_share
         rain = precip - snowfall
         state.swe += snowfall
         degree_days = np.maximum(temp - c.t_melt_c, 0.0)
-        melt = np.minimum(state.swe, c.ddf_snow_mm_per_k * degree_days)
+        melt = np.minimum(state.swe, self.ddf_snow * degree_days)
         state.swe -= melt
         ice = np.where(state.swe <= 0.0, self.glacier * c.ddf_ice_mm_per_k * degree_days, 0.0)
         firn = np.where(self.glacier > 0.0, np.maximum(state.swe - c.snow_cap_mm, 0.0), 0.0)
         state.swe -= firn
         water = np.stack([rain, melt, ice], axis=-2)
-        state.fast += (1.0 - c.slow_share) * water
-        state.slow += c.slow_share * water
+        state.fast += (1.0 - self.slow_share) * water
+        state.slow += self.slow_share * water
         held = state.fast.sum(axis=-2)
         evap = np.minimum(c.pet_mm_per_k * np.maximum(temp, 0.0), held)
         keep = np.where(held > 0.0, 1.0 - evap / np.where(held > 0.0, held, 1.0), 1.0)
@@ -153,8 +190,7 @@ class CellModel:
 
     def drain(self, state: HydroState) -> np.ndarray:
         """Runoff of the next day from ``state`` alone (no forcing): ``[..., source, cell]``."""
-        c = self.cfg
-        return c.fast_rate_per_day * state.fast + c.slow_rate_per_day * state.slow
+        return self.fast_rate * state.fast + self.slow_rate * state.slow
 
     def spin_up(
         self, forcing: Forcing, n_days: int, batch: tuple[int, ...], n_cell: int

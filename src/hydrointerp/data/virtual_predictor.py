@@ -226,7 +226,7 @@ class SimulatorPredictor:
             )
         i0 = self._start_index(block_start)
         inst = self._instances(cells)
-        model = CellModel(self.sim.config, self.sim.model.glacier[inst[1]])
+        model = self.sim.model.subset(inst[1])
         if self.mode == "continuous":
             runoff = self._continuous(model, cells, inst, t, i0)
         else:

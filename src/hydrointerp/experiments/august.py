@@ -51,7 +51,9 @@ def glacier_class(glacier_fraction: xr.DataArray) -> xr.DataArray:
         attrs={
             "long_name": "glacier-cover class",
             "flag_values": [0, 1, 2, 3],
-            "flag_meanings": " | ".join(GLACIER_CLASS_NAMES),
+            "flag_meanings": "no_glacier glacier_0_to_1_percent glacier_1_to_10_percent"
+            " glacier_over_10_percent",
+            "class_names": " | ".join(GLACIER_CLASS_NAMES),
         },
     )
 

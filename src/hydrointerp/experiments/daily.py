@@ -256,7 +256,7 @@ def split_patterns(
         name="pattern",
         attrs={
             "long_name": "sensitivity pattern of the day",
-            "flag_values": "0 1",
+            "flag_values": [0, 1],
             "flag_meanings": "low_flow high_flow",
             "rule": s.pattern_rule,
         },

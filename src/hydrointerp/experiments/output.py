@@ -1,4 +1,4 @@
-"""Experiment outputs: ``RUN_DIR/experiments/<name>.nc`` with CF attributes, resumable.
+"""Experiment outputs: ``RUN_DIR/experiments/<name>.nc``, CF-1.8 (``hydrointerp.cf``), resumable.
 
 Every experiment writes one NetCDF file atomically. Its settings are stored as attributes (one
 ``setting_<key>`` per setting plus the JSON of all of them) together with their hash, so a rerun
@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
-from hydrointerp.atomic import write_netcdf
+from hydrointerp.cf import write_cf
 from hydrointerp.errors import DataError
 
 
@@ -99,10 +99,7 @@ def write_experiment(
     )
     for key, value in settings.items():
         out.attrs[f"setting_{key}"] = _attr_value(value)
-    for var in out.variables:
-        if out[var].dtype == object:
-            out[var] = out[var].astype(str)
-    return write_netcdf(out, experiment_path(run_dir, name))
+    return write_cf(out, experiment_path(run_dir, name), out.attrs["title"])
 
 
 def experiment_done(

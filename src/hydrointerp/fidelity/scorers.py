@@ -15,7 +15,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
-import pandas as pd
 import xarray as xr
 
 from hydrointerp.fidelity import explainers as ex
@@ -264,6 +263,14 @@ def _agreement_rows(b: Bundle) -> list[ScoreRow]:
     for name, a, t in pairs:
         r = mt.support_spearman(a, t, rel_floor=-1.0, halo=0)  # every pixel
         out.append(reference_row(b.name, name, "grid_spearman", "itself", r, "station"))
+    if b.truth is not None and b.contribution is not None:
+        # what the perturbation method reaches on a perfect model: its ceiling on this truth
+        mag = b.contribution["contribution_magnitude"]
+        for name in ("support_pearson", "support_spearman"):
+            r = getattr(mt, name)(_truth_map(b.truth), mag)
+            out.append(
+                reference_row(b.name, "method_on_simulator", name, "contribution", r, "station")
+            )
     return out
 
 
@@ -622,18 +629,20 @@ def score_cell_states(b: Bundle) -> list[ScoreRow]:
     pat, m = xr.align(ds["pattern"], melt, join="inner")
     if pat.sizes["time"] < 60:
         return []
-    block = xr.DataArray(_block_days(pat.sizes["time"]), dims="time", coords={"time": pat["time"]})
-
-    def by_block(x: xr.DataArray) -> xr.DataArray:
-        x, mm = xr.align(x, m, join="inner")
-        df = pd.DataFrame({"x": x.values, "m": mm.values, "b": block.sel(time=x["time"]).values})
-        sq = df.groupby("b").apply(lambda g: (g["x"] - g["m"]) ** 2 if len(g) else np.nan)
-        err = sq.groupby(level=0).mean()
-        return xr.DataArray(err.values, dims="block", coords={"block": err.index.values})
+    block = xr.DataArray(
+        _block_days(pat.sizes["time"]), dims="time", coords={"time": pat["time"]}, name="block"
+    )
 
     def z(x: xr.DataArray) -> xr.DataArray:
         s = x.std("time")
         return (x - x.mean("time")) / s.where(s > 0, 1.0)
+
+    zm = z(m)
+
+    def by_block(x: xr.DataArray) -> xr.DataArray:
+        """Mean squared difference from the z-scored true melt, per 30-day block."""
+        x, t = xr.align(x, zm, join="inner")
+        return ((x - t) ** 2).groupby(block.sel(time=x["time"])).mean()
 
     base = {"august_cosine": z(august_cosine(pat)), "constant": xr.zeros_like(pat)}
     unt = b.controls.get("random_all")
@@ -646,9 +655,9 @@ def score_cell_states(b: Bundle) -> list[ScoreRow]:
         "glacier_melt",
         [z(pat.fillna(0.0))],
         base,
-        z(m),
+        zm,
         {},
-        lambda x: by_block(x),
+        by_block,
         "melt_pattern_mse",
         "block",
         False,

@@ -26,6 +26,7 @@ from hydrointerp.errors import DataError
 
 N_BOOT = 1000
 LEVEL = 0.95
+MIN_UNITS = 5  # fewer units than this: the bootstrap interval is not meaningful (flagged)
 
 #: table columns, in order
 COLUMNS = (
@@ -195,7 +196,7 @@ def _flag(row: ScoreRow) -> None:
             row.flags.append("ceiling_not_above_baseline")
     if np.isfinite(row.skill_low) and row.skill_low <= 0:
         row.flags.append("worse_than_baseline" if row.skill_high < 0 else "no_skill")
-    if row.n_units < 3:
+    if row.n_units < MIN_UNITS:
         row.flags.append("few_units")
 
 

@@ -155,7 +155,7 @@ def table_dataset(table: pd.DataFrame) -> xr.Dataset:
     return ds
 
 
-REFERENCE_METHODS = ("noise_ceiling", "self_agreement")
+REFERENCE_METHODS = ("noise_ceiling", "self_agreement", "method_on_simulator")
 
 
 def headline(table: pd.DataFrame) -> pd.DataFrame:
@@ -169,16 +169,3 @@ def references(table: pd.DataFrame) -> pd.DataFrame:
     method = table["method"].astype(str)
     return table[method.str.contains(":") | method.isin(REFERENCE_METHODS)]
 
-
-def write_fidelity(run_dir: str | os.PathLike[str], n_boot: int = 1000) -> pd.DataFrame:
-    """Score ``run_dir`` and write ``fidelity.csv``, ``fidelity.nc`` and
-    ``figures/fidelity.png`` (atomically); returns the table."""
-    from hydrointerp.atomic import write_netcdf, write_text
-    from hydrointerp.plots.fidelity import plot_fidelity
-
-    run = Path(run_dir)
-    table = fidelity_table(run, n_boot=n_boot)
-    write_text(run / "fidelity.csv", table.to_csv(index=False))
-    write_netcdf(table_dataset(table), run / "fidelity.nc")
-    plot_fidelity(table, run / "figures" / "fidelity.png")
-    return table

@@ -92,8 +92,12 @@ def cell_contributions(
     diff = np.concatenate(diffs) if diffs else np.zeros((0, sim.n_cells))
     per = diff[:, None, :] * sim.weights.T[None, :, :]  # [T, station, cell] m3/s
     n_lat, n_lon = frames.sizes["lat"], frames.sizes["lon"]
-    grid = np.zeros((per.shape[1], per.shape[0], n_lat, n_lon), dtype=np.float64)
-    grid[:, :, sim.rows, sim.cols] = np.moveaxis(per, 1, 0)
+    grid = np.zeros((per.shape[1], per.shape[0], n_lat * n_lon), dtype=np.float64)
+    # accumulate: a region simulated per (station, cell) unit (the twin) has several units on
+    # one cell, each routed to its own station only
+    flat = sim.rows * n_lon + sim.cols
+    np.add.at(grid, (slice(None), slice(None), flat), np.moveaxis(per, 1, 0))
+    grid = grid.reshape(per.shape[1], per.shape[0], n_lat, n_lon)
     out = xr.DataArray(
         grid.astype(np.float32),
         dims=("station", "time", "lat", "lon"),

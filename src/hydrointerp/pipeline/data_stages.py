@@ -11,7 +11,7 @@ import numpy as np
 import xarray as xr
 
 from hydrointerp.atomic import atomic_path
-from hydrointerp.config import MiniData, RawData, RunConfig, VirtualData
+from hydrointerp.config import MiniData, RawData, RunConfig, TwinData, VirtualData
 from hydrointerp.errors import ConfigError, HydroInterpError
 from hydrointerp.pipeline.runner import RunContext
 
@@ -39,7 +39,7 @@ def _shared(ctx: RunContext) -> Path:
     from hydrointerp.shared import find_shared
 
     data = ctx.config.data
-    explicit = data.shared if isinstance(data, MiniData) and data.shared else ctx.shared
+    explicit = data.shared if isinstance(data, MiniData | TwinData) and data.shared else ctx.shared
     return find_shared(explicit)
 
 
@@ -52,6 +52,10 @@ def region_from_config(ctx: RunContext) -> xr.Dataset:
         from hydrointerp.data.virtual_config import VirtualRegionConfig
 
         return virtual.generate_region(VirtualRegionConfig(**data.region))
+    if isinstance(data, TwinData):
+        from hydrointerp.data.twin import TwinConfig, generate_twin
+
+        return generate_twin(TwinConfig(**data.twin), _shared(ctx))
     if isinstance(data, MiniData):
         from hydrointerp.data.mini import read_mini
 

@@ -469,7 +469,7 @@ FIDELITY = "fidelity.csv"
 
 def run_fidelity(ctx: RunContext) -> dict[str, Any]:
     """Score every interpretation against the simulator: fidelity.csv, fidelity.nc, figure."""
-    from hydrointerp.fidelity.table import write_fidelity
+    from hydrointerp.fidelity.output import write_fidelity
 
     table = write_fidelity(ctx.run_dir, ctx.config.fidelity.n_boot)
     flagged = int((table["flag"].fillna("").astype(str) != "").sum())

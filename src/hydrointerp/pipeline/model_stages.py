@@ -16,7 +16,8 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from hydrointerp.atomic import write_netcdf, write_text
+from hydrointerp.atomic import write_text
+from hydrointerp.cf import write_cf
 from hydrointerp.config import RunConfig
 from hydrointerp.pipeline import data_stages as ds
 from hydrointerp.pipeline.runner import RunContext
@@ -25,6 +26,7 @@ MODELS = "models"
 SOURCE = "models/source.json"
 PREDICTIONS = "predictions.nc"
 SKILL = "skill.csv"
+SKILL_NC = "skill.nc"
 
 
 def bulk_name(i: int) -> str:
@@ -280,11 +282,23 @@ def run_skill(ctx: RunContext) -> dict[str, Any]:
     out["observed"] = flow.sel(time=times).astype(np.float32)
     out["observed"].attrs.update(units="1", long_name="normalised observed discharge")
     out.attrs.update(period=f"{times[0].date()}..{times[-1].date()}", split="test")
-    write_netcdf(out, ctx.path(PREDICTIONS))
-    table = skill_table(out, kinds)
+    write_cf(
+        _with_discharge(out, kinds, norm),
+        ctx.path(PREDICTIONS),
+        "hydrointerp test-period predictions",
+    )
+    scores = {kind: skill_scores(out, kind, norm) for kind in kinds}
+    table = skill_table(out, scores)
     write_text(ctx.path(SKILL), table.to_csv(index=False))
+    write_cf(skill_dataset(out, scores), ctx.path(SKILL_NC), "hydrointerp test-period skill")
     med = {k: float(np.nanmedian(table[f"nse_{k}"])) for k in kinds}
-    return {"median_nse": med, "period": out.attrs["period"], "n_days": int(len(times))}
+    units = "1 (normalised)" if norm.identity else "m3 s-1"
+    return {
+        "median_nse": med,
+        "period": out.attrs["period"],
+        "n_days": int(len(times)),
+        "flow_units": units,
+    }
 
 
 def _test_times(flow: xr.DataArray, frames: xr.DataArray, spec: Any) -> Any:
@@ -299,15 +313,51 @@ def _test_times(flow: xr.DataArray, frames: xr.DataArray, spec: Any) -> Any:
     return times[keep]
 
 
-def skill_table(pred: xr.Dataset, kinds: list[str]) -> Any:
-    """Per-station NSE, KGE, bias and r of each ensemble's mean (``training.metrics``)."""
+def _with_discharge(pred: xr.Dataset, kinds: list[str], norm: Any) -> xr.Dataset:
+    """``pred`` plus the observed and ensemble-mean discharge in m3/s (physical runs only)."""
+    if norm.identity:
+        return pred
+    out = pred.copy()
+    out["observed_discharge"] = norm.inverse_flow(pred["observed"])
+    out["observed_discharge"].attrs["long_name"] = "observed daily mean discharge"
+    for kind in kinds:
+        name = f"{kind}_mean_discharge"
+        out[name] = norm.inverse_flow(pred[f"{kind}_mean"])
+        out[name].attrs["long_name"] = f"{kind} ensemble-mean simulated daily mean discharge"
+    return out
+
+
+def skill_scores(pred: xr.Dataset, kind: str, norm: Any) -> xr.Dataset:
+    """The metric suite of one ensemble (mean and members) on the test period, in m3/s."""
+    from hydrointerp.training.metrics import physical_skill
+
+    return physical_skill(pred["observed"], pred[f"{kind}_member"], norm)
+
+
+def skill_table(pred: xr.Dataset, scores: dict[str, xr.Dataset]) -> Any:
+    """One row per station: every metric of each model's mean, units in the column names."""
     import pandas as pd
 
-    from hydrointerp.training.metrics import metrics_table
+    from hydrointerp.training.metrics import SUITE, column_name
 
     table = pd.DataFrame({"station_id": [str(s) for s in pred["station"].values]})
-    for kind in kinds:
-        scores = metrics_table(pred["observed"], pred[f"{kind}_member"])
-        for name in ("nse", "kge", "bias", "r"):
-            table[f"{name}_{kind}"] = scores[name].sel(station=pred["station"]).values
+    for kind, ds_ in scores.items():
+        ds_ = ds_.sel(station=pred["station"])
+        for name in SUITE:
+            if name in ds_:
+                table[column_name(name, kind, ds_[name].attrs["units"])] = ds_[name].values
     return table
+
+
+def skill_dataset(pred: xr.Dataset, scores: dict[str, xr.Dataset]) -> xr.Dataset:
+    """``skill.nc``: ``<metric>_<kind>(station)`` and ``<metric>_<kind>_member(member, station)``
+    with units and long names, and the stations' coordinates of ``pred``."""
+    out = xr.Dataset(coords={k: v for k, v in pred["station"].coords.items()})
+    for kind, ds_ in scores.items():
+        for name in ds_.data_vars:
+            metric = str(name).removesuffix("_member")
+            var = f"{metric}_{kind}" + ("_member" if metric != name else "")
+            out[var] = ds_[name].sel(station=pred["station"])
+            out[var].attrs["long_name"] = f"{kind}: {ds_[name].attrs['long_name']}"
+    out.attrs.update(pred.attrs)
+    return out

@@ -101,7 +101,38 @@ def _skill_figures(ctx: RunContext, region: Any, clusters: Any, out_dir: Path) -
                 out_dir / "nse_boxplots.png",
             )
         )
-    return out
+    return out + _hydrologist_figures(ctx, pred, {k: t["nse"] for k, t in tables.items()}, out_dir)
+
+
+def _hydrologist_figures(
+    ctx: RunContext, pred: Any, nse: dict[str, Any], out_dir: Path
+) -> list[Path]:
+    """NSE CDF across gauges; hydrographs and FDCs of the best/median/worst gauge (m3/s)."""
+    from hydrointerp.data.windows import Normaliser
+    from hydrointerp.pipeline.baseline_stage import KIND, load_baseline
+    from hydrointerp.plots.skill import plot_gauge_panels, plot_nse_cdf
+    from hydrointerp.training import metrics
+
+    if not nse:
+        return []
+    norm = Normaliser.load(ctx.path(ds.NORMALISER))
+
+    def physical(da: Any) -> Any:
+        return da if norm.identity else norm.inverse_flow(da)
+
+    sims = {kind: physical(pred[f"{kind}_mean"]) for kind in nse}
+    main = "fine" if "fine" in nse else next(iter(nse))
+    lumped = load_baseline(ctx)
+    if lumped is not None:
+        obs = physical(pred["observed"])
+        nse = {**nse, KIND: metrics.nse(obs, lumped.sel(time=obs["time"]))}
+        sims[KIND] = lumped
+    return [
+        plot_nse_cdf(nse, out_dir / "nse_cdf.png", "Ensemble-mean NSE across gauges, test"),
+        plot_gauge_panels(
+            physical(pred["observed"]), sims, nse[main], out_dir / "gauges_best_median_worst.png"
+        ),
+    ]
 
 
 def run_report(ctx: RunContext) -> dict[str, Any]:

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from hydrointerp.config import RunConfig, load_config
+from hydrointerp.pipeline import baseline_stage as bs
 from hydrointerp.pipeline import data_stages as ds
 from hydrointerp.pipeline import experiment_stages as es
 from hydrointerp.pipeline import model_stages as ms
@@ -70,6 +71,11 @@ def build_stages(cfg: RunConfig) -> list[Stage]:
             (model_stage, "clusters"),
         )
     )
+    baseline = cfg.baseline.enabled
+    if baseline:
+        stages.append(
+            Stage("baseline", bs.run_baseline, _files(bs.PREDICTIONS), ("baseline",), ("skill",))
+        )
     for name in cfg.experiments.run:
         stages.append(
             Stage(
@@ -87,11 +93,17 @@ def build_stages(cfg: RunConfig) -> list[Stage]:
             )
         )
     exps = [f"experiment.{n}" for n in cfg.experiments.run]
-    if cfg.fidelity.enabled and cfg.data.source == "virtual" and exps:
+    if cfg.fidelity.enabled and cfg.data.source in ("virtual", "twin") and exps:
         stages.append(Stage("fidelity", es.run_fidelity, _files(es.FIDELITY), (), tuple(exps)))
     last = [st.name for st in stages]
     stages.append(
-        Stage("figures", os_.run_figures, _files(os_.STUDY_REGION), (), ("clusters", "skill"))
+        Stage(
+            "figures",
+            os_.run_figures,
+            _files(os_.STUDY_REGION),
+            (),
+            ("clusters", "skill", *(("baseline",) if baseline else ())),
+        )
     )
     if cfg.report.enabled:
         stages.append(

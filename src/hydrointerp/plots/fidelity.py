@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from hydrointerp.fidelity.table import headline
 from hydrointerp.plots.warming import plt, save_figure
 
 METHOD_COLOURS = {
@@ -32,10 +33,8 @@ SHORT_FLAGS = {
 
 
 def _rows(table: pd.DataFrame) -> pd.DataFrame:
-    keep = ~table["method"].astype(str).str.contains(":") & ~table["method"].isin(
-        ["noise_ceiling", "self_agreement"]
-    )
-    sub = table[keep & np.isfinite(table["skill"].astype(float))].copy()
+    sub = headline(table)
+    sub = sub[np.isfinite(sub["skill"].astype(float))].copy()
     sub["label"] = sub["experiment"] + " / " + sub["metric"] + " [" + sub["truth"] + "]"
     return sub
 

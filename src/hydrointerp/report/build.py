@@ -142,6 +142,28 @@ def skill_summary(run_dir: Path) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def suite_summary(run_dir: Path) -> pd.DataFrame:
+    """Median over gauges of every metric of skill.csv: one row per metric (with its units),
+    one column per model (``bulk``, ``fine``, ``lstm`` ...)."""
+    from hydrointerp.training.metrics import SUITE, split_column
+
+    table = pd.read_csv(run_dir / "skill.csv", dtype={"station_id": str})
+    cells: dict[tuple[str, str], float] = {}
+    units: dict[str, str] = {}
+    kinds: list[str] = []
+    for col in table.columns.drop("station_id"):
+        metric, kind, unit = split_column(col)
+        units[metric] = unit
+        kinds += [kind] if kind not in kinds else []
+        cells[metric, kind] = float(np.nanmedian(table[col].to_numpy(dtype=float)))
+    rows = [
+        {"metric": f"{m} ({units[m]})", **{k: cells.get((m, k), np.nan) for k in kinds}}
+        for m in SUITE
+        if m in units
+    ]
+    return pd.DataFrame(rows)
+
+
 def _skill_section(run_dir: Path, figures: list[Path], embed: bool) -> str:
     if not (run_dir / "skill.csv").is_file():
         return h.section("skill", "Model skill", h.note("skill.csv is missing.", missing=True))
@@ -149,10 +171,20 @@ def _skill_section(run_dir: Path, figures: list[Path], embed: bool) -> str:
     period = _stage_info(run_dir, "skill").get("period", "")
     body = h.note(
         f"Nash–Sutcliffe efficiency of each ensemble's mean prediction per station over the test"
-        f" period {period} (normalised flow; 'fine' routes each station to its cluster's"
-        " fine-tuned models)."
+        f" period {period} ('fine' routes each station to its cluster's fine-tuned models;"
+        " 'lstm' is the lumped neuralhydrology baseline on basin averages, when enabled)."
     )
     body += h.table(list(summary.columns), summary.itertuples(index=False))
+    units = _stage_info(run_dir, "skill").get("flow_units", "")
+    body += "<h3>The standard metric suite (median over gauges)</h3>" + h.note(
+        "Definitions and defaults of neuralhydrology 1.13 (evaluation.metrics). Flows in"
+        f" {units or 'the units of skill.csv'}: the flows are de-normalised with each gauge's"
+        " training mean and std before KGE, beta, bias, FDC and peak metrics; with normalised"
+        " inputs (identity normaliser) the metrics that need m³/s are left out."
+        " KGE's components are r, alpha_nse and beta_kge."
+    )
+    suite = suite_summary(run_dir)
+    body += h.table(list(suite.columns), suite.itertuples(index=False))
     body += _per_cluster_skill(run_dir)
     return h.section("skill", "Model skill", body + _figure_html(figures, run_dir, embed))
 

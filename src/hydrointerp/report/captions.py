@@ -42,6 +42,17 @@ FIGURES: tuple[tuple[str, str, str], ...] = (
         "Station clusters in space and each cluster's normalised seasonal flow (grey: stations;"
         " colour: cluster mean), like HESS Fig 2.",
     ),
+    (
+        "nse_cdf",
+        "skill",
+        "Empirical CDF of the ensemble-mean NSE across gauges for each model (right = better).",
+    ),
+    (
+        "gauges",
+        "skill",
+        "Hydrographs (left) and flow-duration curves (right) of the best, median and worst"
+        " gauge by NSE, observed (black) against each model, in m³/s.",
+    ),
     ("nse", "skill", "Nash–Sutcliffe efficiency per station (map and box plots, bulk vs fine)."),
     ("skill", "skill", "Model skill per station."),
     ("streamflow", "skill", "Ensemble mean ± 2σ against observations at example stations."),

@@ -1,0 +1,1 @@
+"""Interchange with other hydrology tools: the Caravan layout and neuralhydrology's models."""
