@@ -168,4 +168,3 @@ def references(table: pd.DataFrame) -> pd.DataFrame:
     """The reference rows: noise ceiling, self-agreement and the randomised networks."""
     method = table["method"].astype(str)
     return table[method.str.contains(":") | method.isin(REFERENCE_METHODS)]
-
