@@ -177,7 +177,13 @@ class FidelitySection(_Strict):
     additive truth of the map experiments). ``cascade`` lists the experiments that run the two
     partial randomisation levels (default: the map experiments); ``control_experiments`` the
     experiments that run any control (default all; the demo limits them to the heat map to stay
-    in its budget). ``n_boot``: bootstrap resamples of every interval.
+    in its budget). ``methods``: further attribution methods (registered names, e.g.
+    ``integrated_gradients``, ``saliency``) that the map experiments also run on the network
+    (``experiments/<file>_<method>.nc``) and, with ``random_all`` among the controls, on the
+    untrained network, so the fidelity table ranks them on the same truth; they run for the
+    experiments of ``method_experiments`` (default the heat map; gradients over 27 days of
+    Experiments 1 and 2 cost minutes per method). ``n_boot``: bootstrap resamples of every
+    interval.
     """
 
     enabled: bool = True
@@ -193,6 +199,8 @@ class FidelitySection(_Strict):
     )
     cascade: list[str] = Field(default_factory=lambda: ["heat_map", "daily", "channels"])
     control_experiments: list[str] | None = None
+    methods: list[str] = Field(default_factory=list)
+    method_experiments: list[str] = Field(default_factory=lambda: ["heat_map"])
     n_boot: int = Field(1000, ge=0)
 
 

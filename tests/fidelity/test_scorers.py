@@ -218,3 +218,19 @@ def test_cell_state_pattern_score_rejects_the_august_cosine(fid_region) -> None:
     (row,) = score_cell_states(b)
     assert row.metric == "melt_pattern_mse" and row.baseline_name in {"august_cosine", "constant"}
     assert row.value < row.baseline and row.skill_low > 0
+
+
+def test_rise_day_error_rejects_shifted_and_other_group_curves(channel_runs) -> None:
+    from hydrointerp.fidelity.scorers import rise_doy
+
+    truth, faithful, _ = channel_runs
+    for var in ("s_temperature", "s_precipitation"):
+        t = rise_doy(truth[var])
+        curves = faithful[var]
+
+        def err(c: xr.DataArray, t: xr.DataArray = t) -> float:
+            return float(mt.absolute_error(rise_doy(c), t).mean())
+
+        good = err(curves)
+        assert good <= 14.0, var  # within one target-day step (every 14th day)
+        assert err(ex.lag_shifted(curves, curves.sizes["time"] // 4)) - good > 30.0, var

@@ -122,3 +122,23 @@ def test_two_dask_workers_give_the_serial_results(tiny_run, tmp_path, tiny_confi
     skill_a = pd.read_csv(tiny_run[0] / "skill.csv")
     skill_b = pd.read_csv(run / "skill.csv")
     np.testing.assert_array_equal(skill_a["nse_fine"], skill_b["nse_fine"])
+
+
+def test_further_attribution_methods_are_run_and_scored(tiny_run, tmp_path, tiny_config) -> None:
+    """``fidelity.methods``: saliency on the network and on the untrained network, scored on the
+    same truths with its own untrained baseline and randomisation check."""
+    run = copy_run(tiny_run[0], tmp_path / "methods")
+    fid = tiny_config.fidelity.model_copy(update={"methods": ["saliency"]})
+    cfg = tiny_config.model_copy(update={"fidelity": fid})
+    status = _status(run_study(cfg, out=run))
+    assert status["experiment.heat_map"] == "ran" and status["ensemble"] == "skipped"
+    exp = run / "experiments"
+    assert (exp / "heat_map_saliency.nc").is_file()
+    assert (exp / "controls" / "random_all" / "heat_map_saliency.nc").is_file()
+    # the published method's results are unchanged by the extra method
+    compare_outputs(tiny_run[0], run, ["experiments/heat_map.nc"])
+    table = pd.read_csv(run / "fidelity.csv")
+    sal = table[(table.experiment == "heat_map") & (table.method == "saliency")]
+    assert set(sal.truth) == {"simulator", "basin", "contribution"}
+    assert sal["skill"].notna().all()
+    assert "saliency:random_all" in set(table.method)

@@ -23,6 +23,7 @@ alone. Outputs: ``experiments/<stem>.nc`` (``model``), ``experiments/simulator/<
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 from hydrointerp.fidelity.randomise import CASCADE
@@ -39,6 +40,7 @@ class Variant:
     seed_offset: int
     randomise: str | None
     folder: str  # under experiments/
+    method: str | None = None  # an attribution method other than the experiment's own
 
     def path(self, stem: str) -> str:
         """The result's path relative to the run directory."""
@@ -56,6 +58,25 @@ VARIANTS: dict[str, Variant] = {
         Variant("contribution", "simulator", 0, None, "controls/contribution"),
     )
 }
+
+
+def method_variants(method: str, controls: list[str]) -> list[Variant]:
+    """The runs of a further attribution method: on the network (``model:<method>``) and, when
+    ``random_all`` is a control, on the untrained network (``random_all:<method>``)."""
+    out = [dataclasses.replace(VARIANTS["model"], name=f"model:{method}", method=method)]
+    if "random_all" in controls:
+        base = VARIANTS["random_all"]
+        out.append(dataclasses.replace(base, name=f"random_all:{method}", method=method))
+    return out
+
+
+def variant_named(name: str) -> Variant:
+    """The variant of a task name: a :data:`VARIANTS` key or ``<variant>:<method>``."""
+    if name in VARIANTS:
+        return VARIANTS[name]
+    base, _, method = name.partition(":")
+    return dataclasses.replace(VARIANTS[base], name=name, method=method)
+
 
 #: controls that only make sense for experiments with random draws (masks)
 DRAW_CONTROLS = ("simulator_b", "model_b")

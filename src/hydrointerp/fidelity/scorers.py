@@ -44,6 +44,12 @@ class Bundle:
     region: xr.Dataset | None = None
     masks: object | None = None  # MaskSet of the network's perturbation run (shared masks)
     n_boot: int = 1000
+    method_controls: dict[str, dict[str, xr.Dataset]] = field(default_factory=dict)
+
+    def controls_of(self, method: str) -> dict[str, xr.Dataset]:
+        """The control runs of one attribution method (the experiment's own, or a further one
+        of ``fidelity.methods``, e.g. its untrained network ``random_all``)."""
+        return self.controls if method == "perturbation" else self.method_controls.get(method, {})
 
 
 RANDOMISED = ("random_head", "random_lstm", "random_all")
@@ -150,7 +156,11 @@ def _map_metrics(
 
 
 def map_baselines(
-    maps: xr.DataArray, b: Bundle, key: str = "sensitivity", dim: str = "station"
+    maps: xr.DataArray,
+    b: Bundle,
+    key: str = "sensitivity",
+    dim: str = "station",
+    method: str = "perturbation",
 ) -> dict[str, xr.DataArray]:
     """The trivial explainers a map must beat (broken maps, same-mask random, untrained)."""
     out = {
@@ -161,8 +171,9 @@ def map_baselines(
     }
     if b.masks is not None and dim == "station":
         out["same_mask_random"] = ex.same_mask_random(b.masks, maps)
-    if "random_all" in b.controls:
-        out["untrained"] = b.controls["random_all"][key]
+    untrained = b.controls_of(method).get("random_all")
+    if untrained is not None:
+        out["untrained"] = untrained[key]
     return out
 
 
@@ -215,15 +226,10 @@ def _heat_rows(b: Bundle, experiment: str, methods: tuple[str, ...]) -> list[Sco
         for method in methods:
             ds = b.model[method]
             maps = ds["sensitivity"]
-            draws = [maps]
-            if method == "perturbation" and "model_b" in b.controls:
-                draws.append(b.controls["model_b"]["sensitivity"])
-            randomised = (
-                {k: b.controls[k]["sensitivity"] for k in RANDOMISED if k in b.controls}
-                if method == "perturbation"
-                else {}
-            )
-            base = map_baselines(maps, b)
+            ctl = b.controls_of(method)
+            draws = [maps] + ([ctl["model_b"]["sensitivity"]] if "model_b" in ctl else [])
+            randomised = {k: ctl[k]["sensitivity"] for k in RANDOMISED if k in ctl}
+            base = map_baselines(maps, b, method=method)
             for name, fn in metrics.items():
                 info = mt.MAP_METRICS[name]
                 rows += _rows_for(
@@ -297,24 +303,17 @@ def score_daily(b: Bundle) -> list[ScoreRow]:
 
     for method, ds in b.model.items():
         maps = ds["sensitivity"]
-        draws = [maps] + (
-            [b.controls["model_b"]["sensitivity"]]
-            if method == "perturbation" and "model_b" in b.controls
-            else []
-        )
+        ctl = b.controls_of(method)
+        draws = [maps] + ([ctl["model_b"]["sensitivity"]] if "model_b" in ctl else [])
         base = {
             "time_mean": ex.time_mean(maps),
             "lag_shifted": ex.lag_shifted(maps, max(1, maps.sizes["time"] // 4)),
             "shuffled": ex.shuffled(maps),
             "other_cluster": ex.other_station(maps, "cluster"),
         }
-        if "random_all" in b.controls:
-            base["untrained"] = b.controls["random_all"]["sensitivity"]
-        randomised = (
-            {k: b.controls[k]["sensitivity"] for k in RANDOMISED if k in b.controls}
-            if method == "perturbation"
-            else {}
-        )
+        if "random_all" in ctl:
+            base["untrained"] = ctl["random_all"]["sensitivity"]
+        randomised = {k: ctl[k]["sensitivity"] for k in RANDOMISED if k in ctl}
         ceiling = sim_b["sensitivity"] if sim_b is not None else None
         rows += _rows_for(
             b,
@@ -364,8 +363,9 @@ def _pattern_rows(b: Bundle, method: str, ds: xr.Dataset) -> list[ScoreRow]:
         "lag_shifted": ex.lag_shifted(lab, max(1, lab.sizes["time"] // 4)),
         "constant": xr.ones_like(lab),
     }
-    if "random_all" in b.controls:
-        base["untrained"] = b.controls["random_all"]["pattern"]
+    untrained = b.controls_of(method).get("random_all")
+    if untrained is not None:
+        base["untrained"] = untrained["pattern"]
     sim_b = b.controls.get("simulator_b")
     rows += _rows_for(
         b,
@@ -391,8 +391,8 @@ def _pattern_rows(b: Bundle, method: str, ds: xr.Dataset) -> list[ScoreRow]:
 
     pm = ds["pattern_map"]
     pbase = {"shuffled": ex.shuffled(pm), "other_cluster": ex.other_station(pm, "cluster")}
-    if "random_all" in b.controls:
-        pbase["untrained"] = b.controls["random_all"]["pattern_map"]
+    if untrained is not None:
+        pbase["untrained"] = untrained["pattern_map"]
     rows += _rows_for(
         b,
         b.name,
@@ -465,12 +465,11 @@ def score_channels(b: Bundle) -> list[ScoreRow]:
     rows: list[ScoreRow] = []
     t = b.truth
     sim_b = b.controls.get("simulator_b")
-    unt = b.controls.get("random_all")
     t_ratio, t_curve = log_tp_ratio(t), log_tp_curve(t)
     for method, ds in b.model.items():
-        draws = [ds] + (
-            [b.controls["model_b"]] if method == "perturbation" and "model_b" in b.controls else []
-        )
+        ctl = b.controls_of(method)
+        unt = ctl.get("random_all")
+        draws = [ds] + ([ctl["model_b"]] if "model_b" in ctl else [])
         ratio_base = {
             "equal_importance": xr.zeros_like(t_ratio),
             "regime_prior": ex.leave_one_out_prior(t_ratio, t["group_regime"], "group"),
@@ -517,7 +516,48 @@ def score_channels(b: Bundle) -> list[ScoreRow]:
             "1",
             _converged(ds),
         )
+        for var in ("s_temperature", "s_precipitation"):
+            t_rise = rise_doy(t[var])
+            curves = ds[var]
+            rise_base = {
+                "august_cosine": rise_doy(minmax_curve(august_cosine(curves))),
+                "lag_shifted": rise_doy(ex.lag_shifted(curves, max(1, curves.sizes["time"] // 4))),
+                "other_group": rise_doy(ex.other_station(curves, "group")),
+            }
+            if unt is not None:
+                rise_base["untrained"] = rise_doy(unt[var])
+            rows += _rows_for(
+                b,
+                b.name,
+                method,
+                "simulator",
+                [rise_doy(d[var]) for d in draws],
+                rise_base,
+                rise_doy(sim_b[var]) if sim_b is not None else None,
+                {},
+                lambda x, t_rise=t_rise: mt.absolute_error(x, t_rise),
+                f"{var}_rise_day_error",
+                "group",
+                False,
+                "day",
+                _converged(ds),
+            )
     return rows
+
+
+def minmax_curve(curve: xr.DataArray) -> xr.DataArray:
+    """Each curve scaled to 0..1 over time (as the experiment scales S_T and S_P)."""
+    lo, hi = curve.min("time"), curve.max("time")
+    return (curve - lo) / (hi - lo).where(hi > lo)
+
+
+def rise_doy(curves: xr.DataArray, level: float = 0.5) -> xr.DataArray:
+    """Day of year on which each scaled curve first reaches ``level`` in the year (the timing
+    of the importance rise that Experiment 2 reads); NaN if it never does."""
+    reached = (curves >= level).transpose("time", ...)
+    first = reached.argmax("time")
+    doy = curves["time"].dt.day_of_year.values[first.values]
+    return first.copy(data=doy.astype(float)).where(reached.any("time")).rename("rise_day")
 
 
 # ------------------------------------------------------------------------------ Experiment 3

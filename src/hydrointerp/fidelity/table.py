@@ -80,13 +80,16 @@ def bundles(run_dir: Path, region: xr.Dataset | None, n_boot: int) -> list[Bundl
         model = _method_files(exp, stem)
         if not model:
             continue
-        controls = {}
+        controls: dict[str, xr.Dataset] = {}
+        method_controls: dict[str, dict[str, xr.Dataset]] = {}
         ctl_dir = exp / "controls"
         if ctl_dir.is_dir():
             for variant in sorted(p.name for p in ctl_dir.iterdir() if p.is_dir()):
-                ds = _open(ctl_dir / variant / f"{stem}.nc")
-                if ds is not None:
-                    controls[variant] = ds
+                for method, ds in _method_files(ctl_dir / variant, stem).items():
+                    if method == "perturbation":
+                        controls[variant] = ds
+                    else:
+                        method_controls.setdefault(method, {})[variant] = ds
         masks = (
             run_masks(model["perturbation"])
             if stem == "heat_map" and "perturbation" in model
@@ -102,6 +105,7 @@ def bundles(run_dir: Path, region: xr.Dataset | None, n_boot: int) -> list[Bundl
                 region,
                 masks,
                 n_boot,
+                method_controls,
             )
         )
     return out

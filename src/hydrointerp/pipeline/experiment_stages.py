@@ -141,7 +141,16 @@ def _settings_object(spec: ExperimentSpec, values: dict[str, Any]) -> Any:
 
 def check_settings(cfg: RunConfig) -> None:
     """Validate every experiment's settings before anything runs (unknown keys are errors)."""
-    for key in ("cascade", "control_experiments"):
+    if cfg.fidelity.methods:
+        from hydrointerp.experiments.attribution_methods import METHODS as REGISTERED
+
+        for m in cfg.fidelity.methods:
+            if m not in REGISTERED:
+                raise ConfigError(
+                    f"unknown attribution method {m!r} in 'fidelity.methods'; known: "
+                    + ", ".join(REGISTERED)
+                )
+    for key in ("cascade", "control_experiments", "method_experiments"):
         for name in getattr(cfg.fidelity, key) or []:
             if name not in SPECS:
                 raise ConfigError(
@@ -361,14 +370,17 @@ def run_experiment_task(task: ExperimentTask) -> dict[str, Any]:
     """Run one experiment on one variant's predictor and write its file (and, for the
     network, its figures)."""
     from hydrointerp.experiments.output import write_experiment
-    from hydrointerp.fidelity.controls import VARIANTS
+    from hydrointerp.fidelity.controls import variant_named
 
     ctx = RunContext(
         task.config, Path(task.run_dir), Path(task.shared) if task.shared else None, None
     )
     spec = SPECS[task.name]
-    variant = VARIANTS[task.target]
-    values = _target_values(spec, experiment_settings(task.config, task.name), variant.predictor)
+    variant = variant_named(task.target)
+    values = experiment_settings(task.config, task.name)
+    if variant.method is not None:
+        values = {**values, "method": variant.method}
+    values = _target_values(spec, values, variant.predictor)
     inputs = _variant_inputs(ctx, variant, values)
     if task.checkpoint_dir is not None:
         inputs = dataclasses.replace(inputs, checkpoint_dir=Path(task.checkpoint_dir))
@@ -414,7 +426,7 @@ def _probe(ctx: RunContext, inputs: Any, result: xr.Dataset) -> dict[str, Any]:
 def variants_of(ctx: RunContext, spec: ExperimentSpec) -> list[Any]:
     """The runs of one experiment: the network, and on a virtual region with fidelity on,
     the simulator and the fidelity controls (:mod:`hydrointerp.fidelity.controls`)."""
-    from hydrointerp.fidelity.controls import VARIANTS, variants_for
+    from hydrointerp.fidelity.controls import VARIANTS, method_variants, variants_for
 
     values = experiment_settings(ctx.config, spec.name)
     fid = ctx.config.fidelity
@@ -424,7 +436,14 @@ def variants_of(ctx: RunContext, spec: ExperimentSpec) -> list[Any]:
     out = variants_for(spec.name, spec.controls, requested, list(fid.cascade), truth)
     if not spec.simulator:
         out = [v for v in out if v.predictor != "simulator"]
-    return out if truth else [VARIANTS["model"]]
+    if not truth:
+        return [VARIANTS["model"]]
+    if spec.settings_class in METHOD_SETTINGS and spec.name in fid.method_experiments:
+        own = _method(values)
+        for m in fid.methods:
+            if m != own:
+                out += method_variants(m, requested)
+    return out
 
 
 def outputs_of(name: str) -> Callable[[RunContext], list[Path]]:
@@ -433,9 +452,11 @@ def outputs_of(name: str) -> Callable[[RunContext], list[Path]]:
 
     def _outputs(ctx: RunContext) -> list[Path]:
         values = experiment_settings(ctx.config, spec.name)
-        return [
-            ctx.path(v.path(result_stem(spec, values, v.predictor))) for v in variants_of(ctx, spec)
-        ]
+        out = []
+        for v in variants_of(ctx, spec):
+            own = values if v.method is None else {**values, "method": v.method}
+            out.append(ctx.path(v.path(result_stem(spec, own, v.predictor))))
+        return out
 
     return _outputs
 
