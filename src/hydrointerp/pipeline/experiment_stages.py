@@ -355,7 +355,8 @@ def _variant_inputs(ctx: RunContext, variant: Any, values: dict[str, Any]) -> An
 
     inputs = experiment_inputs(ctx, variant.predictor, values)
     if variant.randomise is not None:
-        seed = ctx.config.seed + 7919 * (1 + list(VARIANT_ORDER).index(variant.name))
+        # the level, not the variant name: a further method sees the same untrained weights
+        seed = ctx.config.seed + 7919 * (1 + list(VARIANT_ORDER).index(variant.randomise))
         inputs = dataclasses.replace(
             inputs, predictor=randomised(inputs.predictor, variant.randomise, seed)
         )
