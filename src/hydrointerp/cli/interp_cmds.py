@@ -272,18 +272,8 @@ def fidelity_cmd(
     Example: ``hydrointerp fidelity runs/demo``
     """
     from hydrointerp.fidelity.output import write_fidelity
-    from hydrointerp.fidelity.table import headline
+    from hydrointerp.fidelity.table import SUMMARY, headline
 
     table = write_fidelity(run_dir, n_boot)
-    cols = [
-        "experiment",
-        "method",
-        "metric",
-        "truth",
-        "value",
-        "skill",
-        "skill_low",
-        "skill_high",
-        "flag",
-    ]
+    cols = [*SUMMARY, "flag"]
     typer.echo(headline(table)[cols].to_string(index=False, float_format=lambda v: f"{v:.3f}"))

@@ -159,6 +159,9 @@ def table_dataset(table: pd.DataFrame) -> xr.Dataset:
     return ds
 
 
+#: the columns a reader needs first (CLI printout and report table)
+SUMMARY = ("experiment", "method", "metric", "truth", "value", "skill", "skill_low", "skill_high")
+
 REFERENCE_METHODS = ("noise_ceiling", "self_agreement", "method_on_simulator")
 
 

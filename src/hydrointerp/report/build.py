@@ -234,7 +234,7 @@ def _fidelity_section(run_dir: Path, figures: list[Path], embed: bool) -> str:
     path = run_dir / "fidelity.csv"
     if not path.is_file():
         return h.section("fidelity", "Fidelity", h.note("fidelity.csv is missing.", missing=True))
-    from hydrointerp.fidelity.table import headline, references
+    from hydrointerp.fidelity.table import SUMMARY, headline, references
 
     table = pd.read_csv(path, keep_default_na=False, na_values=[""])
     main = headline(table)
@@ -258,19 +258,7 @@ def _fidelity_section(run_dir: Path, figures: list[Path], embed: bool) -> str:
             else ""
         )
     )
-    cols = [
-        "experiment",
-        "method",
-        "metric",
-        "truth",
-        "value",
-        "skill",
-        "skill_low",
-        "skill_high",
-        "baseline_name",
-        "flag",
-        "verdict",
-    ]
+    cols = [*SUMMARY, "baseline_name", "flag", "verdict"]
     fmt = main[cols].round(3)
     body += h.table(cols, fmt.itertuples(index=False))
     ref = references(table)
