@@ -18,11 +18,11 @@ demo: venv
 	$(BIN)/hydrointerp run demo
 
 test: venv
-	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff check src tests benchmarks tools docs
 	$(BIN)/python -m pytest
 
 lint: venv
-	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff check src tests benchmarks tools docs
 	$(BIN)/ruff format --check src tests benchmarks
 
 bench: venv
