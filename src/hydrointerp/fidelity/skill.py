@@ -16,6 +16,7 @@ method per unit, so they cover the spread over units *and* over mask draws.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 
@@ -103,9 +104,19 @@ def _agg(m: np.ndarray) -> float:
         return float(np.nanmean(m)) if np.isfinite(m).any() else float("nan")
 
 
-def _skill(score: float, base: float, ceiling: float) -> float:
-    den = ceiling - base
-    return (score - base) / den if np.isfinite(den) and den != 0 else float("nan")
+def _agg_rows(m: np.ndarray) -> np.ndarray:
+    """:func:`_agg` of every row (one bootstrap resample per row)."""
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN resamples give NaN
+        return np.nanmean(m, axis=-1)
+
+
+def _skill(score, base, ceiling):  # noqa: ANN001, ANN202 - floats or arrays alike
+    """``(score - base) / (ceiling - base)``; NaN where the denominator is 0 or not finite."""
+    den = np.asarray(ceiling - base, dtype=np.float64)
+    ok = np.isfinite(den) & (den != 0)
+    out = np.where(ok, (score - base) / np.where(ok, den, 1.0), np.nan)
+    return float(out) if out.ndim == 0 else out
 
 
 def skill_row(
@@ -167,19 +178,21 @@ def skill_row(
         higher_is_better=higher_is_better,
         converged=converged,
     )
+    # all resamples at once; the bounds interleave as a loop would draw them (units, then the
+    # method's draw per unit), so the stream is that of one resample after another
     rng = np.random.default_rng(seed)
-    boots, skills = [], []
-    for _ in range(n_boot):
-        idx = rng.integers(0, n_units, n_units)
-        pick = m[rng.integers(0, m.shape[0], n_units), idx]
-        v = _agg(pick)
-        boots.append(v)
-        if best and ceil_m is not None:
-            skills.append(_skill(v, _agg(base_m[best][0, idx]), _agg(ceil_m[idx])))
+    high = np.empty((n_boot, 2, n_units), dtype=np.int64)
+    high[:, 0], high[:, 1] = n_units, m.shape[0]
+    picks = rng.integers(0, high) if n_boot else high
+    idx, draw = picks[:, 0], picks[:, 1]
+    boots = _agg_rows(m[draw, idx])
+    skills = np.empty(0)
+    if best and ceil_m is not None and n_boot:
+        skills = _skill(boots, _agg_rows(base_m[best][0, idx]), _agg_rows(ceil_m[idx]))
     alpha = (1 - LEVEL) / 2
-    if n_units > 1 and np.isfinite(boots).any():
+    if n_units > 1 and n_boot and np.isfinite(boots).any():
         row.low, row.high = (float(x) for x in np.nanquantile(boots, [alpha, 1 - alpha]))
-    if skills and np.isfinite(skills).any():
+    if skills.size and np.isfinite(skills).any():
         row.skill_low, row.skill_high = (
             float(x) for x in np.nanquantile(skills, [alpha, 1 - alpha])
         )
