@@ -102,15 +102,28 @@ def _row_corr(x: np.ndarray, y: np.ndarray, keep: np.ndarray, rank: bool) -> np.
     return out
 
 
+def masked_correlation(
+    maps: xr.DataArray,
+    truth: xr.DataArray,
+    keep: xr.DataArray,
+    rank: bool = False,
+    name: str = "correlation",
+) -> xr.DataArray:
+    """Per-sample Pearson (``rank``: Spearman) correlation of ``maps`` with ``truth`` on the
+    pixels where ``keep`` is true (``keep`` broadcasts against the samples, e.g. per cluster)."""
+    m, t = _paired(maps, truth)
+    k = _paired(keep, t)[0].astype(bool)
+    x, dims, _ = _flat(m)
+    y, _, _ = _flat(t)
+    kk, _, _ = _flat(k)
+    return _labelled(_row_corr(x, y, kk.astype(bool), rank), dims, m, name)
+
+
 def _support_corr(
     maps: xr.DataArray, truth: xr.DataArray, rel_floor: float, halo: int, rank: bool, name: str
 ) -> xr.DataArray:
     m, t = _paired(maps, truth)
-    keep = support(t, rel_floor, halo).transpose(*t.dims)
-    x, dims, _ = _flat(m)
-    y, _, _ = _flat(t)
-    k, _, _ = _flat(keep)
-    return _labelled(_row_corr(x, y, k.astype(bool), rank), dims, m, name)
+    return masked_correlation(m, t, support(t, rel_floor, halo), rank, name)
 
 
 def support_pearson(

@@ -220,17 +220,18 @@ def _heat_rows(b: Bundle, experiment: str, methods: tuple[str, ...]) -> list[Sco
     if b.contribution is not None:
         mag = b.contribution["contribution_magnitude"].sel(station=stations)
         truths.append(("contribution", mag, mag))  # exact: the truth is its own ceiling
-    for truth_name, truth, ceiling in truths:
+    for _, truth, _ in truths:
         mt.check_same_grid(next(iter(b.model.values()))["sensitivity"], truth, b.name)
-        metrics = _map_metrics(truth_name, truth, basin)
-        for method in methods:
-            ds = b.model[method]
-            maps = ds["sensitivity"]
-            ctl = b.controls_of(method)
-            draws = [maps] + ([ctl["model_b"]["sensitivity"]] if "model_b" in ctl else [])
-            randomised = {k: ctl[k]["sensitivity"] for k in RANDOMISED if k in ctl}
-            base = map_baselines(maps, b, method=method)
-            for name, fn in metrics.items():
+    for method in methods:  # the method's draws, controls and baselines serve every truth
+        ds = b.model[method]
+        maps = ds["sensitivity"]
+        ctl = b.controls_of(method)
+        draws = [maps] + ([ctl["model_b"]["sensitivity"]] if "model_b" in ctl else [])
+        randomised = {k: ctl[k]["sensitivity"] for k in RANDOMISED if k in ctl}
+        base = map_baselines(maps, b, method=method)
+        converged = _converged(ds)
+        for truth_name, truth, ceiling in truths:
+            for name, fn in _map_metrics(truth_name, truth, basin).items():
                 info = mt.MAP_METRICS[name]
                 rows += _rows_for(
                     b,
@@ -246,7 +247,7 @@ def _heat_rows(b: Bundle, experiment: str, methods: tuple[str, ...]) -> list[Sco
                     "station",
                     info.higher_is_better,
                     info.units,
-                    _converged(ds),
+                    converged,
                 )
     return rows
 
@@ -420,12 +421,7 @@ def cluster_support(ds: xr.Dataset) -> xr.DataArray:
 
 def _masked_spearman(m: xr.DataArray, t: xr.DataArray, keep: xr.DataArray) -> xr.DataArray:
     """Spearman of each map with the truth's on ``keep`` (same sample dims)."""
-    a, b = mt._paired(m, t)
-    k = mt._paired(keep, b)[0].astype(bool)
-    x, dims, _ = mt._flat(a)
-    y, _, _ = mt._flat(b)
-    kk, _, _ = mt._flat(k)
-    return mt._labelled(mt._row_corr(x, y, kk.astype(bool), True), dims, a, "spearman")
+    return mt.masked_correlation(m, t, keep, rank=True, name="spearman")
 
 
 # ------------------------------------------------------------------------------ Experiment 2
