@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import xarray as xr
 
+from hydrointerp.experiments.channels import minmax, rise_day
 from hydrointerp.fidelity import explainers as ex
 from hydrointerp.fidelity import metrics as mt
 from hydrointerp.fidelity.skill import ScoreRow, reference_row, skill_row
@@ -516,7 +517,7 @@ def score_channels(b: Bundle) -> list[ScoreRow]:
             t_rise = rise_doy(t[var])
             curves = ds[var]
             rise_base = {
-                "august_cosine": rise_doy(minmax_curve(august_cosine(curves))),
+                "august_cosine": rise_doy(minmax(august_cosine(curves))),
                 "lag_shifted": rise_doy(ex.lag_shifted(curves, max(1, curves.sizes["time"] // 4))),
                 "other_group": rise_doy(ex.other_station(curves, "group")),
             }
@@ -541,19 +542,13 @@ def score_channels(b: Bundle) -> list[ScoreRow]:
     return rows
 
 
-def minmax_curve(curve: xr.DataArray) -> xr.DataArray:
-    """Each curve scaled to 0..1 over time (as the experiment scales S_T and S_P)."""
-    lo, hi = curve.min("time"), curve.max("time")
-    return (curve - lo) / (hi - lo).where(hi > lo)
-
-
 def rise_doy(curves: xr.DataArray, level: float = 0.5) -> xr.DataArray:
-    """Day of year on which each scaled curve first reaches ``level`` in the year (the timing
-    of the importance rise that Experiment 2 reads); NaN if it never does."""
-    reached = (curves >= level).transpose("time", ...)
-    first = reached.argmax("time")
-    doy = curves["time"].dt.day_of_year.values[first.values]
-    return first.copy(data=doy.astype(float)).where(reached.any("time")).rename("rise_day")
+    """Day of year on which each scaled curve first reaches ``level`` (the timing of the
+    importance rise Experiment 2 reads, :func:`~hydrointerp.experiments.channels.rise_day`);
+    NaN if it never does."""
+    first = rise_day(curves, level)
+    doy = curves["time"].dt.day_of_year.values[first.values.clip(min=0)]
+    return first.copy(data=doy.astype(float)).where(first >= 0).rename("rise_day")
 
 
 # ------------------------------------------------------------------------------ Experiment 3
