@@ -351,20 +351,17 @@ class ExperimentTask:
 
 
 def _variant_inputs(ctx: RunContext, variant: Any, values: dict[str, Any]) -> Any:
-    from hydrointerp.fidelity.randomise import randomised
+    from hydrointerp.fidelity.randomise import CASCADE, randomised
 
     inputs = experiment_inputs(ctx, variant.predictor, values)
     if variant.randomise is not None:
-        # the level, not the variant name: a further method sees the same untrained weights
-        seed = ctx.config.seed + 7919 * (1 + list(VARIANT_ORDER).index(variant.randomise))
+        # the seed follows the level's place in the cascade, not the variant's name: a
+        # further attribution method sees the same untrained weights
+        seed = ctx.config.seed + 7919 * (1 + list(CASCADE).index(variant.randomise))
         inputs = dataclasses.replace(
             inputs, predictor=randomised(inputs.predictor, variant.randomise, seed)
         )
     return inputs
-
-
-#: a stable order of the variants (their randomisation seeds derive from it)
-VARIANT_ORDER = ("random_head", "random_lstm", "random_all")
 
 
 def run_experiment_task(task: ExperimentTask) -> dict[str, Any]:
@@ -392,8 +389,7 @@ def run_experiment_task(task: ExperimentTask) -> dict[str, Any]:
     else:
         result = _run_one(spec, inputs, values, task.progress, variant.seed_offset)
     rel = variant.path(result_stem(spec, values, variant.predictor))
-    record = {k: v for k, v in values.items()}
-    record["variant"] = variant.name
+    record = {**values, "variant": variant.name}
     write_experiment(result, ctx.run_dir, rel[len("experiments/") : -len(".nc")], record)
     gifs = bool(values.get("gifs", not task.config.experiments.quick))
     on_model = variant.name == "model"
@@ -427,7 +423,7 @@ def _probe(ctx: RunContext, inputs: Any, result: xr.Dataset) -> dict[str, Any]:
 def variants_of(ctx: RunContext, spec: ExperimentSpec) -> list[Any]:
     """The runs of one experiment: the network, and on a virtual region with fidelity on,
     the simulator and the fidelity controls (:mod:`hydrointerp.fidelity.controls`)."""
-    from hydrointerp.fidelity.controls import VARIANTS, method_variants, variants_for
+    from hydrointerp.fidelity.controls import method_variants, variants_for
 
     values = experiment_settings(ctx.config, spec.name)
     fid = ctx.config.fidelity
@@ -437,9 +433,8 @@ def variants_of(ctx: RunContext, spec: ExperimentSpec) -> list[Any]:
     out = variants_for(spec.name, spec.controls, requested, list(fid.cascade), truth)
     if not spec.simulator:
         out = [v for v in out if v.predictor != "simulator"]
-    if not truth:
-        return [VARIANTS["model"]]
-    if spec.settings_class in METHOD_SETTINGS and spec.name in fid.method_experiments:
+    methods = truth and spec.name in fid.method_experiments
+    if methods and spec.settings_class in METHOD_SETTINGS:
         own = _method(values)
         for m in fid.methods:
             if m != own:
