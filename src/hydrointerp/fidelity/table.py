@@ -21,15 +21,9 @@ import pandas as pd
 import xarray as xr
 
 from hydrointerp.errors import DataError
+from hydrointerp.experiments.attribution_methods import METHODS, result_name
 from hydrointerp.fidelity.scorers import SCORERS, Bundle
 from hydrointerp.fidelity.skill import COLUMNS, verdict
-
-
-def attribution_method_names() -> tuple[str, ...]:
-    """Every attribution method whose results the table looks for."""
-    from hydrointerp.experiments.attribution import METHODS
-
-    return tuple(METHODS)
 
 
 def _open(path: Path) -> xr.Dataset | None:
@@ -37,10 +31,10 @@ def _open(path: Path) -> xr.Dataset | None:
 
 
 def _method_files(exp: Path, stem: str) -> dict[str, xr.Dataset]:
+    """The results of every registered attribution method found in ``exp``."""
     found: dict[str, xr.Dataset] = {}
-    for method in attribution_method_names():
-        path = exp / (f"{stem}.nc" if method == "perturbation" else f"{stem}_{method}.nc")
-        ds = _open(path)
+    for method in METHODS:
+        ds = _open(exp / f"{result_name(stem, method)}.nc")
         if ds is not None:
             found[method] = ds
     return found

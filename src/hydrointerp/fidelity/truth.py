@@ -73,8 +73,8 @@ def cell_contributions(
     -------
     xarray.DataArray
         ``contribution(station, time, lat, lon)`` in m3/s; 0 outside each station's basin.
-        ``attrs["flow_anomaly"]`` is not stored: the sum over ``lat, lon`` *is* the flow
-        anomaly ``Q(x) - Q(baseline)`` (exact to rounding).
+        Its sum over ``lat, lon`` is the flow anomaly ``Q(x) - Q(baseline)`` (exact to
+        rounding).
     """
     pred = inputs.predictor  # type: ignore[attr-defined]
     _check_simulator(pred)
@@ -155,8 +155,9 @@ def channel_counterfactuals(
 
 
 def contribution_dataset(inputs: object, baseline: str = "climatology") -> xr.Dataset:
-    """``experiments/truth/contribution.nc``: cell contributions, their time-mean magnitude
-    (the heat-map truth) and the channel counterfactuals."""
+    """The ``contribution`` control (``experiments/controls/contribution/<stem>.nc``): cell
+    contributions, their time-mean magnitude (the heat-map truth) and the channel
+    counterfactuals."""
     c = cell_contributions(inputs, baseline)
     ds = xr.Dataset(
         {
