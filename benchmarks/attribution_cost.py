@@ -36,7 +36,7 @@ from hydrointerp.experiments.attribution_methods import (
     attribute,
 )
 from hydrointerp.experiments.heat_map import HeatSettings
-from hydrointerp.experiments.inputs import load_inputs
+from hydrointerp.cli.resolve import resolve_inputs
 from hydrointerp.models.keras_import import load_keras_model
 from hydrointerp.shared import find_shared
 
@@ -53,7 +53,7 @@ def main() -> int:
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     shared = find_shared(None)
-    inputs = load_inputs(None, shared, ensemble="fine", n_members=1)
+    inputs = resolve_inputs(None, shared, ensemble="fine", n_members=1)
     model = load_keras_model(
         shared / "data" / "cnn_lstm_era" / "models" / "model_fine_0_cluster_3.h5"
     )
@@ -63,7 +63,6 @@ def main() -> int:
         predictor=model,
         stations=inputs.stations.isel(station=coastal),
         target_times=inputs.target_times[args.first : args.first + args.days],
-        window=365,
     )
     n_st = inputs.stations.sizes["station"]
     heat = HeatSettings(iters_one_pass=20, iters_total=200, tol=0.1)  # Experiment 1's sweep

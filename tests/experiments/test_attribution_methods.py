@@ -70,9 +70,8 @@ def _inputs(predictor, n_days: int, shape=(H, W, C), lookback=LOOKBACK, seed=0) 
         np.zeros((n_days, n_st)), dims=("time", "station"), coords={"time": time, "station": ids}
     )
     targets = time[[n_days - 40, n_days - 20, n_days - 1]]
-    return ExperimentInputs(
-        predictor, frames, targets, stations, const, const, flow, window=lookback
-    )
+    predictor.lookback = lookback
+    return ExperimentInputs(predictor, frames, targets, stations, const, const, flow)
 
 
 @pytest.fixture(scope="module")
@@ -115,7 +114,6 @@ def test_registry_names_suffixes_and_settings_errors() -> None:
     assert METHOD_SUFFIXES["integrated_gradients"] == "_integrated_gradients"  # existing files
     assert result_name("heat_map", "gradient_shap") == "heat_map_gradient_shap"
     assert len(METHODS) == 10
-    assert attribution.METHODS == METHOD_NAMES  # what the fidelity table imports
     with pytest.raises(ConfigError, match="method must be one of"):
         result_name("heat_map", "lrp")
     with pytest.raises(ConfigError, match="unknown attribution setting 'nsteps'"):
@@ -280,6 +278,7 @@ def test_gradient_methods_on_an_ensemble_average_the_members(tiny) -> None:  # n
     from hydrointerp.models.ensemble import Ensemble
 
     other = CNNLSTM(tiny.predictor.arch).eval()
+    other.lookback = tiny.lookback
     ens = Ensemble([tiny.predictor, other], tiny.stations["station"].values.tolist(), 12)
     both = _maps(replace(tiny, predictor=ens), "input_x_gradient")
     one = _maps(tiny, "input_x_gradient")
@@ -341,12 +340,18 @@ def test_lag_profile_puts_the_mass_on_the_weighted_days(linear, tmp_path) -> Non
 def test_simulator_refuses_gradient_methods_and_basins_are_required(linear) -> None:  # noqa: ANN001
     inputs, _ = linear
 
-    class NoGradients:
+    class NoGradients:  # a Predictor without networks, like the simulator
         station_ids = ("s0", "s1", "s2")
         lookback = LOOKBACK
 
         def predict_block(self, frames, targets):  # noqa: ANN001, ANN202
             return inputs.predictor.predict_block(frames, targets)
+
+        def network_groups(self):  # noqa: ANN202
+            return ()
+
+        def first_members(self, n):  # noqa: ANN001, ANN202
+            return self
 
     with pytest.raises(ConfigError, match="gradient attributions need"):
         _maps(replace(inputs, predictor=NoGradients()), "saliency")

@@ -27,7 +27,9 @@ def net_inputs(sim_inputs):  # noqa: ANN001, ANN201
     arch = Architecture(
         n_out=n_st, conv_filters=(4, 4), conv_kernels=(1, 3), pool_after=0, lstm_units=6
     )
-    return replace(sim_inputs, predictor=CNNLSTM(arch).eval(), window=60).first_targets(5)
+    net = CNNLSTM(arch).eval()
+    net.lookback = sim_inputs.lookback
+    return replace(sim_inputs, predictor=net).first_targets(5)
 
 
 def test_occlusion_heat_map_of_the_simulator_is_zero_outside_each_basin(

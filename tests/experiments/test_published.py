@@ -8,15 +8,15 @@ import numpy as np
 import pytest
 import torch
 
-from hydrointerp.experiments.attribution import attribute_window
+from hydrointerp.experiments.attribution_methods import attribute_window
 from hydrointerp.experiments.heat_map import HeatSettings, heat_map
 
 
 @pytest.fixture(scope="module")
 def mini_inputs(shared):  # noqa: ANN001, ANN201
-    from hydrointerp.experiments.inputs import load_inputs
+    from hydrointerp.cli.resolve import resolve_inputs
 
-    return load_inputs(None, shared, ensemble="fine", n_members=1)
+    return resolve_inputs(None, shared, ensemble="fine", n_members=1)
 
 
 def test_load_inputs_resolves_the_published_setup(mini_inputs) -> None:
@@ -36,7 +36,6 @@ def test_coastal_heat_map_is_hottest_in_and_near_the_basins(mini_inputs, coastal
         predictor=coastal_model,
         stations=mini_inputs.stations.isel(station=coastal),
         target_times=mini_inputs.target_times[[130, 131]],  # 2011-05-11, 2011-05-12
-        window=365,
     )
     ds = heat_map(inp, HeatSettings(iters_one_pass=20, iters_total=40, seed=0), progress=False)
     assert ds["sensitivity"].shape == (12, 12, 32)

@@ -69,21 +69,23 @@ def sim_c(fid_inputs) -> xr.Dataset:  # noqa: ANN001
     return heat_run(fid_inputs, 3)
 
 
-def untrained_network(n_out: int, seed: int):  # noqa: ANN201
-    """A small untrained CNN-LSTM (seeded)."""
+def untrained_network(n_out: int, seed: int, lookback: int = 60):  # noqa: ANN201
+    """A small untrained CNN-LSTM (seeded) with ``lookback``-day windows (``fid_inputs``')."""
     from hydrointerp.models.cnn_lstm import CNNLSTM, Architecture
 
     arch = Architecture(n_out=n_out, conv_filters=(4, 4, 4, 4, 4), lstm_units=8)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        return CNNLSTM(arch).eval()
+        net = CNNLSTM(arch).eval()
+    net.lookback = lookback
+    return net
 
 
 @pytest.fixture(scope="session")
 def untrained_a(fid_inputs, fid_region) -> xr.Dataset:  # noqa: ANN001
     """An untrained network's heat map on the first 6 target days, same masks as ``sim_b``."""
     net = untrained_network(fid_region.sizes["station"], 0)
-    inputs = dataclasses.replace(fid_inputs, predictor=net, window=60).first_targets(6)
+    inputs = dataclasses.replace(fid_inputs, predictor=net).first_targets(6)
     return heat_run(inputs, 2, 40)
 
 
@@ -91,7 +93,7 @@ def untrained_a(fid_inputs, fid_region) -> xr.Dataset:  # noqa: ANN001
 def untrained_b(fid_inputs, fid_region) -> xr.Dataset:  # noqa: ANN001
     """Another untrained network (other initial weights), same masks."""
     net = untrained_network(fid_region.sizes["station"], 1)
-    inputs = dataclasses.replace(fid_inputs, predictor=net, window=60).first_targets(6)
+    inputs = dataclasses.replace(fid_inputs, predictor=net).first_targets(6)
     return heat_run(inputs, 2, 40)
 
 

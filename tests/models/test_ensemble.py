@@ -56,7 +56,8 @@ def test_fine_routed_beats_bulk(models_dir, ids, mini, published_clusters, bulk_
         models_dir, "fine", ids, clusters=published_clusters, float16_inputs=True
     )
     assert fine.n_members == 10 and len(fine.members) == 60
-    assert {k: len(g.station_ids) for k, g in fine.groups.items()} == {
+    groups = {g.label: g for g in fine.network_groups()}
+    assert {k: len(g.station_ids) for k, g in groups.items()} == {
         0: 52,
         1: 62,
         2: 34,
@@ -71,7 +72,8 @@ def test_fine_routed_beats_bulk(models_dir, ids, mini, published_clusters, bulk_
     print(f"median NSE: fine {nse_fine:.4f}, bulk {nse_bulk:.4f}")
     assert nse_fine > nse_bulk
     # routing: cluster 3's columns are exactly its member-0 model's outputs
-    group = fine.groups[3]
+    group = groups[3]
+    assert [fine.station_ids[i] for i in group.positions] == list(group.station_ids)
     direct = group.members[0].predict_block(
         mini["weather"].values[:729].astype(np.float16), np.arange(365, 730)
     )

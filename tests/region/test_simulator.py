@@ -7,7 +7,8 @@ import pytest
 import torch
 import xarray as xr
 
-from hydrointerp.data.virtual import SimulatorPredictor, simulate, state_at
+from hydrointerp.data.virtual import simulate, state_at
+from hydrointerp.data.virtual_predictor import SimulatorPredictor
 from hydrointerp.errors import DataError
 from hydrointerp.predictor import Predictor
 

@@ -3,7 +3,8 @@
 :func:`generate_region` builds terrain, weather, gauged basins and flow into a validated
 RegionData that also stores the truth (flow by water source, regime, glacier cover, elevation).
 :func:`simulate` reruns the process model on any (e.g. perturbed) weather of that region, and
-:class:`SimulatorPredictor` wraps it as a :class:`~hydrointerp.predictor.Predictor`.
+:class:`~hydrointerp.data.virtual_predictor.SimulatorPredictor` wraps it as a
+:class:`~hydrointerp.predictor.Predictor`.
 See ``docs/virtual_region.md``.
 
 Example
@@ -30,16 +31,15 @@ from hydrointerp.data.virtual_terrain import (
 )
 from hydrointerp.data.virtual_weather import make_weather, record_dates
 from hydrointerp.errors import DataError
+from hydrointerp.published import CHANNELS
 
 MM_DAY_KM2_TO_M3S = 1e3 / 86400.0  # (mm/day) * km2 -> m3/s
-_CHANNEL_ORDER = ("tmax", "tmin", "precip")
 
 __all__ = [
     "COMPONENTS",
     "REGIMES",
     "HydroState",
     "RegionSimulator",
-    "SimulatorPredictor",  # noqa: F822 - lazy, see __getattr__
     "VirtualRegionConfig",
     "generate_region",
     "simulate",
@@ -93,7 +93,7 @@ class RegionSimulator:
         self.basin = basin  # [station, cell (or unit)]
         self.weights = (basin * area * MM_DAY_KM2_TO_M3S).T.copy()  # [cell, station] m3/s
         self.channel_index = [
-            list(map(str, region["channel"].values)).index(c) for c in _CHANNEL_ORDER
+            list(map(str, region["channel"].values)).index(c) for c in CHANNELS
         ]
         self.weather = region["weather"].values
         self.n_days = region.sizes["time"]
@@ -297,11 +297,3 @@ def generate_region(config: VirtualRegionConfig | None = None) -> xr.Dataset:
     skeleton["flow"].values[:] = _observed(components.sum(axis=-1), cfg, rng)
     return add_cf_attrs(validate(_truth(skeleton, terrain, stations, components)))
 
-
-def __getattr__(name: str) -> object:
-    """Re-export ``SimulatorPredictor`` lazily: its module imports this one (no import cycle)."""
-    if name == "SimulatorPredictor":
-        from hydrointerp.data.virtual_predictor import SimulatorPredictor
-
-        return SimulatorPredictor
-    raise AttributeError(name)

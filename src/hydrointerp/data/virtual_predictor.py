@@ -22,6 +22,8 @@ import xarray as xr
 from hydrointerp.data.virtual import RegionSimulator
 from hydrointerp.data.virtual_hydrology import CellModel, HydroState
 from hydrointerp.errors import DataError
+from hydrointerp.predictor import NetworkGroup
+from hydrointerp.published import LOOKBACK
 
 _REGION_START = "region-start"
 MODES = ("window", "continuous")
@@ -72,7 +74,7 @@ class SimulatorPredictor:
         weather_std: Sequence[float] | np.ndarray | xr.DataArray,
         flow_mean: Sequence[float] | np.ndarray | xr.DataArray,
         flow_std: Sequence[float] | np.ndarray | xr.DataArray,
-        lookback: int = 365,
+        lookback: int = LOOKBACK,
         *,
         block_start: str | pd.Timestamp | None = _REGION_START,
         mode: str = "window",
@@ -96,7 +98,31 @@ class SimulatorPredictor:
         self.share_identical = bool(share_identical)
 
     @classmethod
-    def from_region(cls, region: xr.Dataset, lookback: int = 365, **kwargs) -> SimulatorPredictor:  # noqa: ANN003
+    def from_normaliser(
+        cls, region: xr.Dataset, normaliser: object | None, lookback: int = LOOKBACK
+    ) -> SimulatorPredictor:
+        """A predictor normalised like the networks: with the run's ``normaliser`` (a
+        :class:`~hydrointerp.data.windows.Normaliser`)."""
+        if normaliser is None:
+            raise DataError(
+                "the simulator needs the normaliser of the virtual region",
+                variable="normaliser.nc",
+                expected="normaliser.nc beside region.nc",
+                found="none",
+            )
+        return cls(
+            region,
+            normaliser.channel_mean,  # type: ignore[attr-defined]
+            normaliser.channel_std,  # type: ignore[attr-defined]
+            normaliser.flow_mean,  # type: ignore[attr-defined]
+            normaliser.flow_std,  # type: ignore[attr-defined]
+            lookback,
+        )
+
+    @classmethod
+    def from_region(
+        cls, region: xr.Dataset, lookback: int = LOOKBACK, **kwargs  # noqa: ANN003
+    ) -> SimulatorPredictor:
         """A predictor normalised with the region's own statistics (all days, all cells)."""
         w = region["weather"].values.astype(np.float64)
         flow = region["flow"].values.astype(np.float64)
@@ -109,6 +135,15 @@ class SimulatorPredictor:
             lookback,
             **kwargs,
         )
+
+    def network_groups(self) -> tuple[NetworkGroup, ...]:
+        """None: the process model has no networks (Predictor contract), so gradient methods,
+        cell states and weight randomisation do not apply to it."""
+        return ()
+
+    def first_members(self, n: int) -> SimulatorPredictor:
+        """The simulator is one member (Predictor contract)."""
+        return self
 
     def normalise_weather(self, weather: np.ndarray) -> np.ndarray:
         """Physical ``[..., channel]`` weather to the normalised frames this predictor reads."""

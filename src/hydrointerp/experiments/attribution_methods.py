@@ -54,6 +54,8 @@ from hydrointerp.experiments.record_attribution import (
     perturbation_maps,
     rise_maps,
 )
+from hydrointerp.models.cnn_lstm import CNNLSTM
+from hydrointerp.predictor import member_count
 
 
 @dataclass(frozen=True)
@@ -303,6 +305,17 @@ def window_attribution(
     return attr.detach().cpu()
 
 
+def attribute_window(
+    model: CNNLSTM, window: torch.Tensor, station: int, method: str, n_steps: int = 16
+) -> torch.Tensor:
+    """Attribution ``[T, H, W, C]`` of output ``station`` for one window ``[T, H, W, C]``.
+
+    A one-window shortcut to :func:`window_attribution` (zero baseline for integrated gradients).
+    """
+    settings = AttributionSettings(n_steps=n_steps)
+    return window_attribution(method, model, window[None], [station], settings)[0]
+
+
 def baseline_windows(frames: torch.Tensor, lookback: int, n: int, seed: int) -> torch.Tensor:
     """GradientShap's distribution: ``[n, T, H, W, C]`` windows ending on random record days."""
     ends = np.arange(lookback, frames.shape[0] + 1)
@@ -332,8 +345,8 @@ def _gradient(
     dist = (
         baseline_windows(frames, lb, s.n_baselines, s.seed) if method == "gradient_shap" else None
     )
-    members = list(network_members(inputs.predictor))
-    n_members = 1 + max(m for _, _, m in members)
+    members = network_members(inputs.predictor)
+    n_members = member_count(inputs.predictor)
     maps = torch.zeros(n_st, n_t, h, w, len(groups), dtype=torch.float64)
     by_lag = torch.zeros(n_st, n_t, lb, len(groups), dtype=torch.float64) if lags else None
     chunk = max(1, s.batch // _evaluations(method, s))
@@ -460,7 +473,7 @@ def _dataset(
         if spec.family == _GRAD
         else "cell replaced on every look-back day at once",
         "channel_groups": str([list(g) for g in groups]),
-        "members_averaged": int(_n_members(inputs.predictor)),
+        "members_averaged": member_count(inputs.predictor),
         "units": "1",
         **{k: v for k, v in asdict(s).items() if k in spec.params},
     }
@@ -493,9 +506,3 @@ def _dataset(
         )
     return ds
 
-
-def _n_members(predictor: object) -> int:
-    try:
-        return 1 + max(m for _, _, m in network_members(predictor))
-    except ConfigError:
-        return 1

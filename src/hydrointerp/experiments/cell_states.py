@@ -32,6 +32,7 @@ from hydrointerp.experiments.warming import (
     target_index,
 )
 from hydrointerp.models.cnn_lstm import CNNLSTM
+from hydrointerp.predictor import network_group
 
 if TYPE_CHECKING:
     from hydrointerp.experiments.inputs import ExperimentInputs
@@ -344,29 +345,6 @@ def cell_state_experiment(
     return ds
 
 
-def cluster_members(inputs: ExperimentInputs, cluster: int) -> tuple[list[CNNLSTM], list[str]]:
-    """The models and output stations of one cluster of the inputs' (routed) ensemble; a bulk
-    ensemble (one group) gives all its members and stations."""
-    groups = getattr(inputs.predictor, "groups", None)
-    if not groups:
-        raise DataError(
-            "cell states need network models",
-            variable="--models",
-            expected="a model ensemble (not the simulator)",
-            found=type(inputs.predictor).__name__,
-        )
-    key = cluster if cluster in groups else ("all" if list(groups) == ["all"] else None)
-    if key is None:
-        raise DataError(
-            "no models for that cluster",
-            variable="--cluster",
-            expected=sorted(groups),
-            found=cluster,
-        )
-    group = groups[key]
-    return list(group.members), list(group.station_ids)
-
-
 def last_window(inputs: ExperimentInputs) -> xr.DataArray:
     """The input window of the last target day (the mini year: 2010-12-31 .. 2011-12-30)."""
     t = int(target_index(inputs.frames, inputs.target_times[-1:])[0])
@@ -378,7 +356,8 @@ def cell_states_from_inputs(
 ) -> xr.Dataset:
     """:func:`cell_state_experiment` for one cluster of the inputs' ensemble, on the window of
     the last target day, with temperature over the cluster's in/near pixels."""
-    members, ids = cluster_members(inputs, cluster)
+    group = network_group(inputs.predictor, cluster)
+    members, ids = list(group.members), list(group.station_ids)
     st = inputs.stations
     region = cluster_region(st["in_near"], st["cluster"])
     labels = st["cluster"].sel(station=ids).values

@@ -10,9 +10,11 @@ look-back window (METHODS.md section 5.1). Two ways to draw them:
   is unique, so the engine only batches many masks into one forward.
 
 ``reference=True`` runs the same perturbations through the plain per-window ``forward`` in
-batches of 64 windows (as the published code), for tests and benchmarks. Any Predictor works: a
-:class:`~hydrointerp.models.cnn_lstm.CNNLSTM`, an Ensemble (every member kept apart), or the
-virtual region's simulator.
+batches of 64 windows (as the published code), for tests and benchmarks. Any
+:class:`~hydrointerp.predictor.Predictor` works: the CNN-LSTM networks of a single model or an
+ensemble (every member kept apart, routed to its stations by the contract's network groups) go
+through the fast path; a predictor with other networks or none (the virtual region's simulator)
+through its ``predict_block``.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ import torch
 from hydrointerp.errors import ConfigError, DataError
 from hydrointerp.experiments.masks import MaskSet
 from hydrointerp.models.cnn_lstm import CNNLSTM
+from hydrointerp.predictor import Predictor, networks
 
 MASK_MODES = ("per_day", "shared")
 REDUCTIONS = ("time", "member")
@@ -38,7 +41,7 @@ class PerturbationEngine:
     Parameters
     ----------
     predictor
-        A CNNLSTM, an Ensemble (with ``predict_members``) or any Predictor.
+        Any Predictor (a CNNLSTM, an Ensemble, the simulator...).
     frames
         ``[D, H, W, C]`` normalised input days.
     lookback
@@ -55,7 +58,7 @@ class PerturbationEngine:
 
     def __init__(
         self,
-        predictor: object,
+        predictor: Predictor,
         frames: np.ndarray | torch.Tensor,
         lookback: int | None = None,
         start: pd.Timestamp | None = None,
@@ -74,7 +77,7 @@ class PerturbationEngine:
                 expected="finite 4-D array",
                 found=tuple(self.frames.shape),
             )
-        self.lookback = int(lookback if lookback is not None else predictor.lookback)  # type: ignore[attr-defined]
+        self.lookback = int(lookback if lookback is not None else predictor.lookback)
         self.start = start
         self.reference = bool(reference)
         self.mask_chunk = int(mask_chunk)
@@ -83,33 +86,24 @@ class PerturbationEngine:
         self.window_batch = int(window_batch)
 
     # ------------------------------------------------------------------ prediction
-    def _models(self) -> list[tuple[CNNLSTM, torch.Tensor | None, int]]:
-        """(model, station index or None, member) for every network of the predictor."""
-        p = self.predictor
-        if isinstance(p, CNNLSTM):
-            return [(p, None, 0)]
-        if hasattr(p, "groups") and hasattr(p, "station_ids"):
-            pos = {s: i for i, s in enumerate(p.station_ids)}
-            out = []
-            for g in p.groups.values():
-                idx = torch.tensor([pos[s] for s in g.station_ids])
-                out += [(m, idx, i) for i, m in enumerate(g.members)]
-            return out
-        return []
+    def _models(self) -> list[tuple[CNNLSTM, torch.Tensor, int]]:
+        """(network, its station positions, member) for the fast path: every network of the
+        predictor when all are CNN-LSTMs (the per-day encoding is theirs), else none."""
+        nets = networks(self.predictor)
+        if not nets or not all(isinstance(m, CNNLSTM) for m, _, _ in nets):
+            return []
+        return [(m, torch.from_numpy(idx), i) for m, idx, i in nets]
 
     @property
     def n_members(self) -> int:
-        """Members whose outputs are kept apart (1 for a single model or a simulator)."""
+        """Members whose outputs are kept apart (1 for a predictor outside the fast path)."""
         models = self._models()
         return 1 + max(i for _, _, i in models) if models else 1
 
     @property
     def n_stations(self) -> int:
         """Output stations."""
-        p = self.predictor
-        if isinstance(p, CNNLSTM):
-            return int(p.arch.n_out)
-        return len(p.station_ids)  # type: ignore[attr-defined]
+        return len(self.predictor.station_ids)
 
     @torch.inference_mode()
     def _fast_model(self, model: CNNLSTM, x: torch.Tensor, targets: np.ndarray) -> torch.Tensor:
@@ -154,15 +148,11 @@ class PerturbationEngine:
         run = self._reference_model if self.reference else self._fast_model
         out = torch.full((self.n_members, x.shape[0], len(targets), self.n_stations), torch.nan)
         for model, idx, member in models:
-            y = run(model, x, targets)
-            if idx is None:
-                out[member] = y
-            else:
-                out[member][..., idx] = y
+            out[member][..., idx] = run(model, x, targets)
         return out
 
     def _predict_other(self, x: torch.Tensor, targets: np.ndarray, offset: int = 0) -> torch.Tensor:
-        fn = self.predictor.predict_block  # type: ignore[attr-defined]
+        fn = self.predictor.predict_block
         kwargs = {}
         if self.start is not None and "block_start" in inspect.signature(fn).parameters:
             kwargs["block_start"] = self.start + pd.Timedelta(days=offset)

@@ -1,9 +1,13 @@
-"""What every experiment needs, resolved from the ``--models`` and ``--data`` the user gives.
+"""What every experiment needs, as objects: :class:`ExperimentInputs`.
 
-:class:`ExperimentInputs` holds a Predictor (a model, an ensemble, the fine-tuned ensemble routed by
-cluster, or the virtual region's simulator), the normalised input days, the target days of the
-evaluation period, and per-station metadata (cluster, glacier fraction, regime group, in/near
-mask), plus the normalisation constants and the observed flow. :func:`load_inputs` builds it.
+It holds a Predictor (a model, an ensemble, the fine-tuned ensemble routed by cluster, or the
+virtual region's simulator), the normalised input days, the target days of the evaluation period,
+and per-station metadata (cluster, glacier fraction, regime group, in/near mask), plus the
+normalisation constants and the observed flow. :meth:`ExperimentInputs.from_region` builds it
+from a predictor, a region (a RegionData or the published mini year) and its station table
+(:func:`region_stations`, :func:`mini_stations`); :func:`simulator_inputs` from a virtual region
+alone. Turning command-line paths (``--models``, ``--data``, ``--shared``) into these objects is
+the CLI's job (:mod:`hydrointerp.cli.resolve`).
 """
 
 from __future__ import annotations
@@ -17,16 +21,20 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from hydrointerp.errors import ConfigError, DataError
+from hydrointerp.data.mini import read_flowseason
+from hydrointerp.data.region import is_normalised, weather_end
+from hydrointerp.data.virtual_predictor import SimulatorPredictor
+from hydrointerp.errors import DataError
 from hydrointerp.experiments.metrics_spatial import in_near_vertices
 from hydrointerp.experiments.regimes import cluster_name, groups_from_regime, regime_groups
+from hydrointerp.io.geo import in_near_mask, read_outlines
+from hydrointerp.models.ensemble import Ensemble
 from hydrointerp.predictor import Predictor
+from hydrointerp.published import CHANNEL_MEAN, CHANNEL_STD, LOOKBACK, member_count
+from hydrointerp.training.cluster import cluster_stations
 
-#: Published normalisation constants of the temperature channels (METHODS.md section 1.3, with
-#: the swapped means corrected); the precipitation std is unknown (only mean/std = 0.4748).
-PUBLISHED_CHANNEL_MEAN = {"tmax": 280.5563132719942, "tmin": 274.30000759959273, "precip": np.nan}
-PUBLISHED_CHANNEL_STD = {"tmax": 10.56131180032738, "tmin": 9.76836353862723, "precip": np.nan}
-ENSEMBLE_KINDS = ("bulk", "fine")
+#: The published basin outlines, relative to the shared folder.
+OUTLINES = Path("data") / "basins" / "stationBasins_partial_226.geojson"
 
 
 @dataclass
@@ -50,8 +58,6 @@ class ExperimentInputs:
         ``(time, station)`` observed normalised flow (may be NaN).
     source
         A description of where the inputs came from.
-    window
-        Look-back length when the predictor has none (a bare CNNLSTM); default its own.
     checkpoint_dir
         Where long perturbation sweeps save their state after every pass (resume after a kill);
         None: no checkpoints.
@@ -65,15 +71,38 @@ class ExperimentInputs:
     channel_std: xr.DataArray
     flow_obs: xr.DataArray
     source: str = ""
-    window: int | None = None
     checkpoint_dir: Path | None = None
+
+    @classmethod
+    def from_region(
+        cls,
+        predictor: Predictor,
+        region: xr.Dataset,
+        stations: xr.Dataset,
+        normaliser: object | None = None,
+        n_targets: int = 365,
+        source: str = "",
+    ) -> ExperimentInputs:
+        """Inputs of ``predictor`` on ``region`` (a RegionData or the published mini year).
+
+        Parameters
+        ----------
+        stations
+            The station table (:func:`region_stations` or :func:`mini_stations`).
+        normaliser
+            The :class:`~hydrointerp.data.windows.Normaliser` of a physical (not normalised)
+            region; unused for a normalised one (its constants are in its attributes).
+        n_targets
+            Evaluation days: the last ones with weather and a full look-back window.
+        """
+        frames, flow, mean, std = region_frames(region, normaliser)
+        targets = target_times(frames, flow, int(predictor.lookback), n_targets)
+        return cls(predictor, frames, targets, stations, mean, std, flow, source)
 
     @property
     def lookback(self) -> int:
-        """Look-back window length: ``window`` if set, else the predictor's (days)."""
-        if self.window is not None:
-            return int(self.window)
-        return int(self.predictor.lookback)  # type: ignore[attr-defined]
+        """Look-back window length of the predictor (days)."""
+        return int(self.predictor.lookback)
 
     def target_indices(self) -> np.ndarray:
         """Index ``t`` of each target day: its window is ``frames[t - lookback : t]``."""
@@ -91,6 +120,10 @@ class ExperimentInputs:
     def every_nth_target(self, step: int) -> ExperimentInputs:
         """The same inputs restricted to every ``step``-th target day."""
         return replace(self, target_times=self.target_times[::step])
+
+    def first_members(self, n: int) -> ExperimentInputs:
+        """The same inputs with only the predictor's first ``n`` ensemble members."""
+        return replace(self, predictor=self.predictor.first_members(n))
 
 
 # ------------------------------------------------------------------------- helpers
@@ -142,114 +175,52 @@ def _channel_constants(mean: dict, std: dict, channels: Sequence[str]) -> tuple[
     return m.rename("channel_mean"), s.rename("channel_std")
 
 
-def _read_clusters_csv(path: str | os.PathLike[str], station_ids: Sequence[str]) -> np.ndarray:
-    """Read ``station,cluster`` from a CSV (columns named station/station_id and cluster)."""
-    path = Path(path)
-    if not path.is_file():
-        raise DataError("clusters file not found", source=str(path))
-    table = pd.read_csv(path, dtype={"station": str, "station_id": str})
-    id_col = "station" if "station" in table else "station_id"
-    if id_col not in table or "cluster" not in table:
-        raise DataError(
-            "clusters file lacks columns",
-            source=str(path),
-            variable="columns",
-            expected="station (or station_id) and cluster",
-            found=list(table.columns),
-        )
-    mapping = dict(zip(table[id_col].astype(str).str.strip(), table["cluster"], strict=True))
-    missing = [s for s in station_ids if s not in mapping]
+# ------------------------------------------------------------------------- station tables
+def _labels(cluster: xr.DataArray | Sequence[int] | np.ndarray, ids: Sequence[str]) -> np.ndarray:
+    """Cluster labels in the order of ``ids``: a labelled ``cluster(station)`` is selected by
+    station, a plain sequence taken as it is."""
+    if not isinstance(cluster, xr.DataArray):
+        return np.asarray(cluster, dtype=np.int64)
+    known = {str(s) for s in cluster["station"].values}
+    missing = [s for s in ids if s not in known]
     if missing:
         raise DataError(
-            "stations missing from clusters file",
-            source=str(path),
-            variable="station",
-            expected=f"{len(station_ids)} stations",
+            "stations without a cluster",
+            source=str(cluster.attrs.get("source", "cluster labels")),
+            variable="cluster",
+            expected=f"{len(ids)} stations",
             found=f"missing {missing[:5]}",
         )
-    return np.asarray([int(mapping[s]) for s in station_ids])
+    labelled = cluster.assign_coords(station=[str(s) for s in cluster["station"].values])
+    return np.asarray(labelled.sel(station=list(ids)).values, dtype=np.int64)
 
 
-# ------------------------------------------------------------------------- published mini year
-def _is_shared(path: Path) -> bool:
-    return (path / "data" / "cnn_lstm_era").is_dir()
-
-
-def _shared_root(data: Path | None, shared: str | os.PathLike[str] | None) -> Path:
-    from hydrointerp.shared import find_shared
-
-    if data is not None:
-        for cand in (data, *data.parents):
-            if _is_shared(cand):
-                return cand
-    return find_shared(shared)
-
-
-def _mini_stations(shared_dir: Path, region: xr.Dataset, clusters: str | None) -> xr.Dataset:
-    from hydrointerp.io.geo import in_near_mask, read_outlines
-
+def mini_stations(
+    shared_dir: str | os.PathLike[str],
+    region: xr.Dataset,
+    cluster: xr.DataArray | Sequence[int] | None = None,
+) -> xr.Dataset:
+    """The station table of the published mini year: in/near pixels from the published basin
+    outlines in ``shared_dir``, clusters given or (default) the published clustering."""
+    root = Path(shared_dir)
     ids = [str(s) for s in region["station"].values]
     lat = region["station_lat"].values
     lon = region["station_lon"].values
-    if clusters is not None:
-        labels = _read_clusters_csv(clusters, ids)
+    if cluster is not None:
+        labels = _labels(cluster, ids)
     else:
-        from hydrointerp.data.mini import read_flowseason
-        from hydrointerp.training.cluster import cluster_stations
-
-        labels = np.asarray(cluster_stations(read_flowseason(shared_dir), lat, lon).values)
-    outlines = read_outlines(shared_dir / "data" / "basins" / "stationBasins_partial_226.geojson")
+        labels = np.asarray(cluster_stations(read_flowseason(root), lat, lon).values)
+    outlines = read_outlines(root / OUTLINES)
     in_near = in_near_mask(outlines, ids, lon, lat, region["lat"].values, region["lon"].values)
     gf = region["glacier_fraction"].values
     return _station_table(ids, lat, lon, gf, labels, in_near.astype(bool))
 
 
-# ------------------------------------------------------------------------- physical regions
-def _region_frames(region: xr.Dataset, normaliser: object | None) -> tuple[xr.DataArray, ...]:
-    """Normalised frames, normalised flow and channel constants of a RegionData."""
-    from hydrointerp.data.region import is_normalised, weather_end
-
-    weather = region["weather"].sel(time=slice(None, weather_end(region)))
-    chans = [str(c) for c in region["channel"].values]
-    if is_normalised(region):
-        attrs = region.attrs
-        mean = {
-            c: float(attrs.get(f"normalisation_{c}_mean_K", PUBLISHED_CHANNEL_MEAN[c]))
-            for c in chans
-        }
-        std = {
-            c: float(attrs.get(f"normalisation_{c}_std_K", PUBLISHED_CHANNEL_STD[c])) for c in chans
-        }
-        mean, std = _channel_constants(mean, std, chans)
-        return weather.astype(np.float32), region["flow"], mean, std
-    if normaliser is None:
-        raise DataError(
-            "a physical region needs its normaliser",
-            source=str(region.encoding.get("source", "region")),
-            variable="normaliser.nc",
-            expected="normaliser.nc beside region.nc or in the run dir",
-            found="none",
-        )
-    frames = normaliser.transform_weather(region)
-    flow = normaliser.transform_flow(region["flow"])
-    m = normaliser.channel_mean.sel(channel=chans).rename("channel_mean")
-    s = normaliser.channel_std.sel(channel=chans).rename("channel_std")
-    return frames.astype(np.float32), flow, m, s
-
-
-def _find_normaliser(region_path: Path) -> object | None:
-    for cand in (
-        region_path.parent / "normaliser.nc",
-        region_path.parent / "models" / "normaliser.nc",
-    ):
-        if cand.is_file():
-            from hydrointerp.data.windows import Normaliser
-
-            return Normaliser.load(cand)
-    return None
-
-
-def _region_stations(region: xr.Dataset, clusters: str | None) -> xr.Dataset:
+def region_stations(
+    region: xr.Dataset, cluster: xr.DataArray | Sequence[int] | None = None
+) -> xr.Dataset:
+    """The station table of a RegionData: in/near from its basin masks (else the gauges),
+    clusters given, else the region's own, else all 0."""
     ids = [str(s) for s in region["station"].values]
     lat, lon = region["station_lat"].values, region["station_lon"].values
     in_near = (region["basin_mask"] > 0).transpose("station", "lat", "lon")
@@ -258,8 +229,8 @@ def _region_stations(region: xr.Dataset, clusters: str | None) -> xr.Dataset:
             [None] * len(ids), ids, lon, lat, region["lat"].values, region["lon"].values
         )
     regime = [str(r) for r in region["regime"].values] if "regime" in region else None
-    if clusters is not None:
-        labels = _read_clusters_csv(clusters, ids)
+    if cluster is not None:
+        labels = _labels(cluster, ids)
     elif "cluster" in region:
         labels = np.asarray(region["cluster"].values, dtype=int)
     else:
@@ -272,199 +243,52 @@ def _region_stations(region: xr.Dataset, clusters: str | None) -> xr.Dataset:
 
 
 # ------------------------------------------------------------------------- predictors
-def _model_files(models: Sequence[str | os.PathLike[str]]) -> list[Path]:
-    files: list[Path] = []
-    for m in models:
-        p = Path(m)
-        if p.is_dir():
-            files += sorted(q for q in p.iterdir() if q.suffix in (".h5", ".pt", ".pth"))
-        elif p.is_file():
-            files.append(p)
-        else:
-            raise DataError("model file or folder not found", source=str(p))
-    if not files:
-        raise DataError(
-            "no model files found",
-            source=", ".join(str(m) for m in models),
-            expected="*.h5 or saved models (*.pt)",
-            found="none",
-        )
-    return files
-
-
-def _is_published_folder(models: Sequence[str | os.PathLike[str]]) -> Path | None:
-    if len(models) == 1 and Path(models[0]).is_dir():
-        folder = Path(models[0])
-        if any(folder.glob("model_bulk_*.h5")) or any(folder.glob("model_fine_*_cluster_*.h5")):
-            return folder
-    return None
-
-
-def build_predictor(
-    models: Sequence[str | os.PathLike[str]],
-    station_ids: Sequence[str],
-    clusters: np.ndarray,
-    ensemble: str = "fine",
-    lookback: int = 365,
-    device: str = "cpu",
+def published_ensemble(
+    models_dir: str | os.PathLike[str],
+    kind: str,
+    stations: xr.Dataset,
     n_members: int | None = None,
-) -> Predictor:
-    """A Predictor from model files or a folder (published or saved models)."""
-    from hydrointerp.models.ensemble import Ensemble
-
-    if ensemble not in ENSEMBLE_KINDS:
-        raise ConfigError(f"--ensemble must be one of {ENSEMBLE_KINDS}, got {ensemble!r}")
-    ids = [str(s) for s in station_ids]
-    folder = _is_published_folder(models)
-    if folder is not None:
-        routing = {s: int(k) for s, k in zip(ids, np.asarray(clusters), strict=True)}
-        members = range(n_members) if n_members else _published_member_range(folder, ensemble)
-        return Ensemble.load_published(
-            folder, ensemble, ids, routing, members=members, device=device
-        )
-    members = [_load_one(f, device) for f in _model_files(models)]
-    return Ensemble(members, ids, lookback).to(device)
+    device: str = "cpu",
+) -> Ensemble:
+    """The published ``kind`` ensemble (``"bulk"`` or ``"fine"``) over the table's stations,
+    the fine one routed by its ``cluster``; the first ``n_members`` (default: all in the folder)."""
+    ids = [str(s) for s in stations["station"].values]
+    routing = {s: int(k) for s, k in zip(ids, stations["cluster"].values, strict=True)}
+    n = n_members or member_count(models_dir, kind)
+    return Ensemble.load_published(models_dir, kind, ids, routing, members=range(n), device=device)
 
 
-def _published_member_range(folder: Path, kind: str) -> range:
-    from hydrointerp.models.ensemble import published_members
-
-    files = published_members(folder)[kind]
-    n = len(files) if kind == "bulk" else len({f.name.split("_")[2] for f in files})
-    return range(n)
-
-
-def _load_one(path: Path, device: str) -> object:
-    from hydrointerp.models.saved import load_model
-
-    return load_model(path, device)
-
-
-def _simulator(region: xr.Dataset, normaliser: object, lookback: int) -> Predictor:
-    from hydrointerp.data.virtual_predictor import SimulatorPredictor
-
+# ------------------------------------------------------------------------- frames and targets
+def region_frames(region: xr.Dataset, normaliser: object | None = None) -> tuple[xr.DataArray, ...]:
+    """``(frames, flow, channel_mean, channel_std)``: the normalised input days and flow of a
+    region, with the channels' normalisation constants (physical units)."""
+    weather = region["weather"].sel(time=slice(None, weather_end(region)))
+    chans = [str(c) for c in region["channel"].values]
+    if is_normalised(region):
+        attrs = region.attrs
+        mean = {c: float(attrs.get(f"normalisation_{c}_mean_K", CHANNEL_MEAN[c])) for c in chans}
+        std = {c: float(attrs.get(f"normalisation_{c}_std_K", CHANNEL_STD[c])) for c in chans}
+        mean, std = _channel_constants(mean, std, chans)
+        return weather.astype(np.float32), region["flow"], mean, std
     if normaliser is None:
         raise DataError(
-            "the simulator needs the normaliser of the virtual region",
+            "a physical region needs its normaliser",
+            source=str(region.encoding.get("source", "region")),
             variable="normaliser.nc",
-            expected="normaliser.nc beside region.nc",
+            expected="normaliser.nc beside region.nc or in the run dir",
             found="none",
         )
-    return SimulatorPredictor(
-        region,
-        normaliser.channel_mean,
-        normaliser.channel_std,
-        normaliser.flow_mean,
-        normaliser.flow_std,
-        lookback,
-    )
+    frames = normaliser.transform_weather(region)  # type: ignore[attr-defined]
+    flow = normaliser.transform_flow(region["flow"])  # type: ignore[attr-defined]
+    m = normaliser.channel_mean.sel(channel=chans).rename("channel_mean")  # type: ignore[attr-defined]
+    s = normaliser.channel_std.sel(channel=chans).rename("channel_std")  # type: ignore[attr-defined]
+    return frames.astype(np.float32), flow, m, s
 
 
-# ------------------------------------------------------------------------- entry point
-def _resolve_data(data: str | os.PathLike[str] | None) -> tuple[str, Path | None]:
-    """Classify ``--data``: ('mini', path) or ('region', region.nc)."""
-    if data is None:
-        return "mini", None
-    p = Path(data)
-    if p.is_file() and p.suffix == ".nc":
-        return "region", p
-    if p.is_dir() and (p / "region.nc").is_file():
-        return "region", p / "region.nc"
-    if p.is_dir() and (
-        _is_shared(p)
-        or (p / "x_intermediate_mini.pickle").is_file()
-        or any(_is_shared(q) for q in p.parents)
-    ):
-        return "mini", p
-    raise DataError(
-        "cannot tell what --data is",
-        source=str(p),
-        expected="the shared/mini folder, a region.nc, or a run dir with region.nc",
-        found="neither",
-    )
-
-
-def _default_models(kind: str, data_path: Path | None, shared: object) -> list[Path]:
-    if kind == "mini":
-        return [_shared_root(data_path, shared) / "data" / "cnn_lstm_era" / "models"]
-    if data_path is not None and (data_path.parent / "models").is_dir():
-        return [data_path.parent / "models"]
-    raise ConfigError("--models is required (model files, a folder, or 'simulator')")
-
-
-def load_inputs(
-    models: Sequence[str | os.PathLike[str]] | str | None,
-    data: str | os.PathLike[str] | None,
-    ensemble: str = "fine",
-    clusters: str | os.PathLike[str] | None = None,
-    shared: str | os.PathLike[str] | None = None,
-    device: str = "cpu",
-    lookback: int = 365,
-    n_targets: int = 365,
-    n_members: int | None = None,
-) -> ExperimentInputs:
-    """Resolve ``--models`` and ``--data`` into :class:`ExperimentInputs`.
-
-    Parameters
-    ----------
-    models
-        Model files, a folder of models (published ``model_bulk_*`` / ``model_fine_{i}_cluster_{k}``
-        or saved models), or ``"simulator"`` for the virtual region's process simulator.
-    data
-        The shared or mini folder (the published 2011 mini year), a ``region.nc`` (with
-        ``normaliser.nc`` beside it for physical regions), or a run dir holding ``region.nc``.
-    ensemble
-        ``"fine"`` (cluster-routed fine-tuned ensemble, as published) or ``"bulk"``.
-    clusters
-        CSV with ``station,cluster``; default: the published clustering of the data.
-    n_members
-        Load only the first ``n_members`` published ensemble members (default: all).
-    n_targets
-        Number of evaluation days, the last ones with weather (the mini year: all 365 of 2011).
-
-    Example
-    -------
-    >>> inputs = load_inputs("../shared/data/cnn_lstm_era/models", "../shared")  # doctest: +SKIP
-    """
-    kind, path = _resolve_data(data)
-    if isinstance(models, (str, os.PathLike)):
-        models = [models]
-    if kind == "mini":
-        from hydrointerp.data.mini import read_mini
-
-        root = _shared_root(path, shared)
-        region = read_mini(root)
-        normaliser = None
-        stations = _mini_stations(root, region, None if clusters is None else str(clusters))
-        source = f"published mini year from {root}"
-    else:
-        from hydrointerp.data.region import load
-
-        region = load(path)
-        normaliser = _find_normaliser(path)
-        stations = _region_stations(region, None if clusters is None else str(clusters))
-        source = str(path)
-    frames, flow, mean, std = _region_frames(region, normaliser)
-    if models and [str(m) for m in models] == ["simulator"]:
-        predictor = _simulator(region, normaliser, lookback)
-    else:
-        model_list = list(models) if models else _default_models(kind, path, shared)
-        predictor = build_predictor(
-            model_list,
-            stations["station"].values.tolist(),
-            stations["cluster"].values,
-            ensemble,
-            lookback,
-            device,
-            n_members,
-        )
-    targets = _target_times(frames, flow, int(predictor.lookback), n_targets)
-    return ExperimentInputs(predictor, frames, targets, stations, mean, std, flow, source)
-
-
-def _target_times(
+def target_times(
     frames: xr.DataArray, flow: xr.DataArray, lookback: int, n: int
 ) -> pd.DatetimeIndex:
+    """The last ``n`` flow days whose look-back window lies in ``frames``."""
     start = pd.Timestamp(frames["time"].values[0])
     last = start + pd.Timedelta(days=frames.sizes["time"])
     first = start + pd.Timedelta(days=lookback)
@@ -482,19 +306,17 @@ def _target_times(
 
 def simulator_inputs(
     region: xr.Dataset,
-    lookback: int = 365,
+    lookback: int = LOOKBACK,
     n_targets: int = 365,
-    clusters: str | os.PathLike[str] | None = None,
+    cluster: xr.DataArray | Sequence[int] | None = None,
     **simulator_kwargs: object,
 ) -> ExperimentInputs:
     """Inputs whose predictor is the virtual region's process simulator (the truth).
 
     Normalised with the region's own statistics (:meth:`SimulatorPredictor.from_region`), so it
-    needs no files: handy for the demo and tests.
+    needs no files: handy for the demo and tests. ``cluster``: station clusters (labelled
+    ``cluster(station)`` or in station order; default the region's own).
     """
-    from hydrointerp.data.region import weather_end
-    from hydrointerp.data.virtual_predictor import SimulatorPredictor
-
     pred = SimulatorPredictor.from_region(region, lookback, **simulator_kwargs)
     weather = region["weather"].sel(time=slice(None, weather_end(region)))
     frames = weather.copy(data=pred.normalise_weather(weather.values))
@@ -505,6 +327,18 @@ def simulator_inputs(
         dict(zip(chans, pred.weather_std.tolist(), strict=True)),
         chans,
     )
-    stations = _region_stations(region, None if clusters is None else str(clusters))
-    targets = _target_times(frames, flow, lookback, n_targets)
+    stations = region_stations(region, cluster)
+    targets = target_times(frames, flow, lookback, n_targets)
     return ExperimentInputs(pred, frames, targets, stations, mean, std, flow, "virtual simulator")
+
+
+def __getattr__(name: str) -> object:
+    """TEMPORARY (issue 14): ``load_inputs`` and ``_resolve_data`` moved to the CLI layer
+    (:func:`hydrointerp.cli.resolve.resolve_inputs`, :func:`~hydrointerp.cli.resolve.resolve_data`).
+    Kept until ``cli/experiment_cmds.py`` and ``cli/interp_cmds.py`` import them from there."""
+    moved = {"load_inputs": "resolve_inputs", "_resolve_data": "resolve_data"}
+    if name in moved:
+        from hydrointerp.cli import resolve  # the CLI builds on this module
+
+        return getattr(resolve, moved[name])
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -16,11 +16,14 @@ import xarray as xr
 
 from hydrointerp.errors import DataError
 from hydrointerp.experiments.cell_states import (
+    last_window,
     record_cell_states,
     residual,
     weight_glacier_correlation,
 )
+from hydrointerp.fidelity.truth import glacial_melt
 from hydrointerp.models.cnn_lstm import CNNLSTM
+from hydrointerp.predictor import network_group
 
 if TYPE_CHECKING:
     from hydrointerp.experiments.inputs import ExperimentInputs
@@ -137,10 +140,8 @@ def probe_from_inputs(
     """:func:`probe_experiment` for one cluster of the inputs' ensemble on a virtual region
     (``region`` must carry ``flow_component``); the target is the glacial stations' mean
     z-scored true glacier melt on each window day."""
-    from hydrointerp.experiments.cell_states import cluster_members, last_window
-    from hydrointerp.fidelity.truth import glacial_melt
-
-    members, ids = cluster_members(inputs, cluster)
+    group = network_group(inputs.predictor, cluster)
+    members, ids = list(group.members), list(group.station_ids)
     window = last_window(inputs)
     melt = glacial_melt(region)
     ds = probe_experiment(

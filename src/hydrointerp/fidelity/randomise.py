@@ -15,6 +15,7 @@ import torch
 
 from hydrointerp.errors import DataError
 from hydrointerp.models.cnn_lstm import CNNLSTM
+from hydrointerp.predictor import Predictor
 
 #: variant name -> blocks re-initialised (each level includes the ones above it)
 CASCADE: dict[str, tuple[str, ...]] = {
@@ -25,18 +26,18 @@ CASCADE: dict[str, tuple[str, ...]] = {
 
 
 def networks(predictor: object) -> tuple[CNNLSTM, ...]:
-    """The CNN-LSTMs inside a predictor (a model, or an ensemble's members)."""
-    if isinstance(predictor, CNNLSTM):
-        return (predictor,)
-    members = getattr(predictor, "members", None)
-    if members is None or not all(isinstance(m, CNNLSTM) for m in members):
+    """The CNN-LSTMs of a predictor (its network groups' members, group by group), whose blocks
+    the cascade re-initialises; a predictor without networks or with others is refused."""
+    groups = predictor.network_groups() if isinstance(predictor, Predictor) else ()
+    members = tuple(m for g in groups for m in g.members)
+    if not members or not all(isinstance(m, CNNLSTM) for m in members):
         raise DataError(
             "model-parameter randomisation needs CNN-LSTM networks",
             variable="predictor",
             expected="CNNLSTM or Ensemble",
             found=type(predictor).__name__,
         )
-    return tuple(members)
+    return members
 
 
 def randomised(predictor: object, level: str, seed: int = 0) -> object:

@@ -19,6 +19,8 @@ from hydrointerp.errors import ModelFormatError
 from hydrointerp.models.compiled_lstm import compiled_applies, compiled_last_hidden
 from hydrointerp.models.max_pooled_conv import max_pooled_conv, max_pooled_conv_applies
 from hydrointerp.models.window_lstm import window_last_hidden
+from hydrointerp.predictor import NetworkGroup, single_network
+from hydrointerp.published import LOOKBACK
 
 
 @dataclass(frozen=True)
@@ -77,6 +79,10 @@ class CNNLSTM(nn.Module):
     """Time-distributed CNN + LSTM + dense head.
 
     Input ``x[B, T, H, W, C]`` (channels last, as the published data); output ``y[B, n_out]``.
+
+    A single network is a :class:`~hydrointerp.predictor.Predictor` of stations ``"0"``,
+    ``"1"``, ... with windows of ``lookback`` days (365, as published; set the attribute for a
+    network trained on other windows).
     """
 
     def __init__(self, arch: Architecture | None = None, **kwargs: object) -> None:
@@ -102,6 +108,7 @@ class CNNLSTM(nn.Module):
         self.lstm = nn.LSTM(self.n_features, a.lstm_units, batch_first=True)
         self.head = nn.Linear(a.lstm_units, a.n_out)
         self.provenance: dict = {}
+        self.lookback = LOOKBACK
         self.reset_parameters_keras()
 
     # ----------------------------------------------------------------- initialisation
@@ -147,6 +154,20 @@ class CNNLSTM(nn.Module):
     def device(self) -> torch.device:
         """Device of the parameters."""
         return self.head.weight.device
+
+    # ----------------------------------------------------------------- Predictor contract
+    @property
+    def station_ids(self) -> tuple[str, ...]:
+        """Output positions as station ids: ``"0"``, ``"1"``, ..."""
+        return tuple(str(i) for i in range(self.arch.n_out))
+
+    def network_groups(self) -> tuple[NetworkGroup, ...]:
+        """One group of one member, this network, over all its outputs."""
+        return single_network(self, self.station_ids)
+
+    def first_members(self, n: int) -> CNNLSTM:
+        """A single network is its own first member."""
+        return self
 
     def encode_days(self, frames: torch.Tensor) -> torch.Tensor:
         """The time-distributed CNN alone: ``frames[D, H, W, C] -> features[D, F]``.
@@ -230,7 +251,7 @@ class CNNLSTM(nn.Module):
         self,
         frames: torch.Tensor | np.ndarray,
         targets: Sequence[int] | np.ndarray,
-        lookback: int = 365,
+        lookback: int | None = None,
         chunk: int = 1024,
         encode_chunk: int = 128,
     ) -> torch.Tensor:
@@ -244,7 +265,7 @@ class CNNLSTM(nn.Module):
             Target indices ``t`` with ``lookback <= t <= D``; the window for ``t`` is
             ``frames[..., t - lookback : t, :, :, :]`` (the days before the target).
         lookback
-            Window length in days.
+            Window length in days (default: the network's ``lookback``).
         chunk
             Windows per LSTM call (memory bound).
         encode_chunk
@@ -256,6 +277,7 @@ class CNNLSTM(nn.Module):
             ``[len(targets), n_out]`` or ``[P, len(targets), n_out]`` on the CPU.
         """
         self.eval()
+        lookback = self.lookback if lookback is None else int(lookback)
         x = torch.as_tensor(frames, dtype=torch.float32)
         single = x.ndim == 4
         if single:

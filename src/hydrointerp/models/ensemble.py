@@ -10,9 +10,7 @@ member ``i`` of every group together form ensemble member ``i``.
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -22,17 +20,17 @@ import xarray as xr
 
 from hydrointerp.errors import DataError, ModelFormatError
 from hydrointerp.models.cnn_lstm import CNNLSTM
-
-#: Published fine-tuned cluster sizes by label (METHODS.md section 3).
-PUBLISHED_CLUSTER_SIZES = {0: 52, 1: 62, 2: 34, 3: 12, 4: 39, 5: 27}
-
-
-@dataclass(frozen=True)
-class Group:
-    """Models that predict one set of stations; ``members[i]`` belongs to ensemble member ``i``."""
-
-    members: tuple[CNNLSTM, ...]
-    station_ids: tuple[str, ...]
+from hydrointerp.models.saved import load_model
+from hydrointerp.predictor import ALL_STATIONS, NetworkGroup
+from hydrointerp.published import (
+    FINE_STEM,
+    LOOKBACK,
+    MODEL_SUFFIX,
+    N_MEMBERS,
+    bulk_name,
+    fine_name,
+    stem_numbers,
+)
 
 
 def _as_frames(frames: torch.Tensor | np.ndarray, float16: bool, device: torch.device):
@@ -68,18 +66,18 @@ class Ensemble:
         self,
         members: Sequence[CNNLSTM],
         station_ids: Sequence[str],
-        lookback: int = 365,
+        lookback: int = LOOKBACK,
         float16_inputs: bool = False,
     ) -> None:
         ids = tuple(str(s) for s in station_ids)
-        self._init_groups({"all": Group(tuple(members), ids)}, ids, lookback, float16_inputs)
+        self._init_groups({ALL_STATIONS: (tuple(members), ids)}, ids, lookback, float16_inputs)
 
     @classmethod
     def routed(
         cls,
         groups: Mapping[object, tuple[Sequence[CNNLSTM], Sequence[str]]],
         station_ids: Sequence[str],
-        lookback: int = 365,
+        lookback: int = LOOKBACK,
         float16_inputs: bool = False,
     ) -> Ensemble:
         """Fine-tuned ensemble: ``groups[label] = (members, that group's station ids)``.
@@ -88,16 +86,19 @@ class Ensemble:
         have the same number of members.
         """
         ens = cls.__new__(cls)
-        built = {k: Group(tuple(m), tuple(str(s) for s in ids)) for k, (m, ids) in groups.items()}
-        ens._init_groups(built, tuple(str(s) for s in station_ids), lookback, float16_inputs)
+        ens._init_groups(groups, tuple(str(s) for s in station_ids), lookback, float16_inputs)
         return ens
 
     def _init_groups(
-        self, groups: dict[object, Group], ids: tuple[str, ...], lookback: int, f16: bool
+        self,
+        groups: Mapping[object, tuple[Sequence[CNNLSTM], Sequence[str]]],
+        ids: tuple[str, ...],
+        lookback: int,
+        f16: bool,
     ) -> None:
         if not groups:
             raise ModelFormatError("an ensemble needs at least one group of models")
-        sizes = {len(g.members) for g in groups.values()}
+        sizes = {len(m) for m, _ in groups.values()}
         if len(sizes) != 1 or 0 in sizes:
             raise ModelFormatError(
                 f"every group needs the same, non-zero member count; got {sizes}"
@@ -106,23 +107,26 @@ class Ensemble:
         if len(position) != len(ids):
             raise DataError("duplicate station ids", variable="station_ids")
         covered: list[str] = []
-        self._index: dict[object, torch.Tensor] = {}
-        for label, g in groups.items():
-            unknown = [s for s in g.station_ids if s not in position]
+        built: list[NetworkGroup] = []
+        for label, (members, group_ids) in groups.items():
+            g_ids = tuple(str(s) for s in group_ids)
+            unknown = [s for s in g_ids if s not in position]
             if unknown:
                 raise DataError(
                     f"group {label!r} has stations outside the ensemble's",
                     variable="station_ids",
                     found=unknown[:5],
                 )
-            for m in g.members:
-                if m.arch.n_out != len(g.station_ids):
+            for m in members:
+                if m.arch.n_out != len(g_ids):
                     raise ModelFormatError(
                         f"group {label!r}: a member outputs {m.arch.n_out} stations but the group "
-                        f"has {len(g.station_ids)} ({m.provenance.get('source', 'in memory')})"
+                        f"has {len(g_ids)} ({m.provenance.get('source', 'in memory')})"
                     )
-            covered += g.station_ids
-            self._index[label] = torch.tensor([position[s] for s in g.station_ids])
+            covered += g_ids
+            built.append(
+                NetworkGroup(label, tuple(members), g_ids, tuple(position[s] for s in g_ids))
+            )
         if sorted(covered) != sorted(ids):
             missing = sorted(set(ids) - set(covered))[:5]
             raise DataError(
@@ -131,22 +135,28 @@ class Ensemble:
                 expected=f"{len(ids)} stations once each",
                 found=f"{len(covered)} assigned; missing e.g. {missing}",
             )
-        self._groups = groups
+        self._groups = tuple(built)
         self.station_ids: tuple[str, ...] = ids
         self.lookback = int(lookback)
         self.float16_inputs = bool(f16)
         self.n_members = sizes.pop()
 
     # ----------------------------------------------------------------- accessors
-    @property
-    def groups(self) -> dict[object, Group]:
-        """Groups by label (one group ``"all"`` for a bulk ensemble)."""
-        return dict(self._groups)
+    def network_groups(self) -> tuple[NetworkGroup, ...]:
+        """The groups of models and the stations each predicts (Predictor contract): one group
+        ``"all"`` for a bulk ensemble, one per cluster label for a fine-tuned one."""
+        return self._groups
+
+    def first_members(self, n: int) -> Ensemble:
+        """The same ensemble with only members ``0 .. n - 1`` of every group (Predictor
+        contract); the models are shared, not copied."""
+        groups = {g.label: (g.members[: int(n)], g.station_ids) for g in self._groups}
+        return Ensemble.routed(groups, self.station_ids, self.lookback, self.float16_inputs)
 
     @property
     def members(self) -> tuple[CNNLSTM, ...]:
         """Every model, group by group."""
-        return tuple(m for g in self._groups.values() for m in g.members)
+        return tuple(m for g in self._groups for m in g.members)
 
     @property
     def device(self) -> torch.device:
@@ -175,8 +185,8 @@ class Ensemble:
             x = x[None]
         t = np.asarray(targets, dtype=np.int64)
         out = torch.full((self.n_members, x.shape[0], len(t), len(self.station_ids)), torch.nan)
-        for label, g in self._groups.items():
-            idx = self._index[label]
+        for g in self._groups:
+            idx = torch.tensor(g.positions)
             for i, model in enumerate(g.members):
                 out[i][..., idx] = model.predict_block(x, t, lookback=self.lookback)
         return out[:, 0] if single else out
@@ -257,7 +267,7 @@ class Ensemble:
         kind: str,
         station_ids: Sequence[str],
         clusters: Mapping[str, int] | None = None,
-        members: Sequence[int] = range(10),
+        members: Sequence[int] = range(N_MEMBERS),
         device: str | torch.device = "cpu",
         float16_inputs: bool = False,
     ) -> Ensemble:
@@ -274,12 +284,12 @@ class Ensemble:
         members
             Ensemble member indices ``i`` to load.
         """
-        from hydrointerp.models.saved import load_model
-
         root = Path(models_dir)
         ids = [str(s) for s in station_ids]
         if kind == "bulk":
-            models = [load_model(_need(root / f"model_bulk_{i}.h5"), device) for i in members]
+            models = [
+                load_model(_need(root / f"{bulk_name(i)}{MODEL_SUFFIX}"), device) for i in members
+            ]
             return cls(models, ids, float16_inputs=float16_inputs)
         if kind != "fine":
             raise ModelFormatError(f"kind must be 'bulk' or 'fine', got {kind!r}")
@@ -291,7 +301,7 @@ class Ensemble:
         groups = {}
         for k in sorted({int(clusters[s]) for s in ids}):
             group_ids = [s for s in ids if int(clusters[s]) == k]
-            paths = [_need(root / f"model_fine_{i}_cluster_{k}.h5") for i in members]
+            paths = [_need(root / f"{fine_name(i, k)}{MODEL_SUFFIX}") for i in members]
             groups[k] = ([load_model(p, device) for p in paths], group_ids)
         return cls.routed(groups, ids, float16_inputs=float16_inputs)
 
@@ -302,7 +312,6 @@ def _need(path: Path) -> Path:
     return path
 
 
-_FINE = re.compile(r"fine_(\d+)_cluster_(\d+)$")
 _SUFFIXES = (".h5", ".pt")
 
 
@@ -315,11 +324,11 @@ def _expand(paths: Sequence[str | os.PathLike[str]], kind: str) -> list[Path]:
                 f
                 for f in p.iterdir()
                 if f.suffix in _SUFFIXES
-                and (_FINE.search(f.stem) if kind == "fine" else "bulk" in f.stem)
+                and (FINE_STEM.search(f.stem) if kind == "fine" else "bulk" in f.stem)
             ]
             if not found:
                 raise ModelFormatError(f"{p}: no {kind} model files (.h5 or .pt) in this folder")
-            files += sorted(found, key=_numbers)
+            files += sorted(found, key=stem_numbers)
         else:
             files.append(_need(p))
     return files
@@ -338,8 +347,6 @@ def ensemble_from_paths(
     ``kind="bulk"``: every file is a member predicting all ``station_ids``. ``kind="fine"``:
     files are named ``..._fine_{i}_cluster_{k}`` and routed by ``clusters`` (station -> ``k``).
     """
-    from hydrointerp.models.saved import load_model
-
     files = _expand(paths, kind)
     ids = [str(s) for s in station_ids]
     if kind == "bulk":
@@ -351,7 +358,7 @@ def ensemble_from_paths(
         raise DataError("a fine ensemble needs the station clusters", variable="clusters")
     by_cluster: dict[int, list[tuple[int, Path]]] = {}
     for f in files:
-        match = _FINE.search(f.stem)
+        match = FINE_STEM.search(f.stem)
         if match is None:
             raise ModelFormatError(f"{f}: name must end in fine_<member>_cluster_<k>")
         by_cluster.setdefault(int(match.group(2)), []).append((int(match.group(1)), f))
@@ -362,18 +369,3 @@ def ensemble_from_paths(
         members = [load_model(f, device) for _, f in sorted(by_cluster[k])]
         groups[k] = (members, [s for s in ids if clusters.get(s) == k])
     return Ensemble.routed(groups, ids, float16_inputs=float16_inputs)
-
-
-def published_members(models_dir: str | os.PathLike[str]) -> dict[str, list[Path]]:
-    """The published model files by kind: ``{"bulk": [...], "fine": [...]}`` (sorted).
-
-    ``model_fine_0cluster_*`` (an obsolete run, METHODS.md section 2.4) is not matched.
-    """
-    root = Path(models_dir)
-    bulk = sorted(root.glob("model_bulk_*.h5"), key=_numbers)
-    fine = sorted(root.glob("model_fine_*_cluster_*.h5"), key=_numbers)
-    return {"bulk": bulk, "fine": fine}
-
-
-def _numbers(path: Path) -> tuple[int, ...]:
-    return tuple(int(n) for n in re.findall(r"\d+", path.stem))

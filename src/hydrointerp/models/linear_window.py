@@ -17,6 +17,7 @@ import torch
 from torch import nn
 
 from hydrointerp.errors import ConfigError
+from hydrointerp.predictor import NetworkGroup, single_network
 
 
 class LinearWindow(nn.Module):
@@ -55,6 +56,14 @@ class LinearWindow(nn.Module):
     def device(self) -> torch.device:
         """Device of the weights."""
         return self.weight.device
+
+    def network_groups(self) -> tuple[NetworkGroup, ...]:
+        """One group of one member, this network, over all its stations (Predictor contract)."""
+        return single_network(self, self.station_ids)
+
+    def first_members(self, n: int) -> LinearWindow:
+        """A single network is its own first member (Predictor contract)."""
+        return self
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """``x[B, T, H, W, C] -> y[B, n_station]``."""

@@ -179,56 +179,48 @@ def has_truth(ctx: RunContext) -> bool:
 
 
 def experiment_inputs(ctx: RunContext, target: str, values: dict[str, Any]) -> Any:
-    """:class:`~hydrointerp.experiments.inputs.ExperimentInputs` for the ensemble or simulator."""
-    from hydrointerp.experiments.inputs import load_inputs
-
-    if target == "simulator":
-        # data.virtual must load before data.virtual_predictor (circular import in a fresh
-        # worker process otherwise)
-        import hydrointerp.data.virtual  # noqa: F401
+    """:class:`~hydrointerp.experiments.inputs.ExperimentInputs` for the ensemble or simulator,
+    built from the run's own files (the published mini year and models, or the run's region,
+    normaliser, clusters and trained ensemble)."""
+    from hydrointerp.data.mini import read_mini
+    from hydrointerp.data.virtual_predictor import SimulatorPredictor
+    from hydrointerp.data.windows import Normaliser
+    from hydrointerp.experiments.inputs import (
+        ExperimentInputs,
+        mini_stations,
+        published_ensemble,
+        region_stations,
+    )
 
     cfg = ctx.config
     kind = cfg.experiments.ensemble if ms.has_fine(cfg) else "bulk"
     n_targets = int(values.get("n_targets", 365))
     members = values.get("members")
     if isinstance(cfg.data, MiniData):
-        inputs = load_inputs(
-            [ms.published_models_dir(ctx)],
-            ds._shared(ctx),
-            ensemble=kind,
-            shared=ds._shared(ctx),
-            device=cfg.device,
-            n_targets=n_targets,
-            n_members=members,
+        shared = ds._shared(ctx)
+        region = read_mini(shared)
+        stations = mini_stations(shared, region)
+        predictor = published_ensemble(
+            ms.published_models_dir(ctx), kind, stations, members, cfg.device
+        )
+        inputs = ExperimentInputs.from_region(
+            predictor, region, stations, None, n_targets, f"published mini year from {shared}"
         )
     else:
-        common = dict(
-            data=ctx.path(ds.REGION),
-            clusters=ctx.path(ds.CLUSTERS),
-            device=cfg.device,
-            lookback=cfg.windows.lookback,
-            n_targets=n_targets,
-        )
+        region = ds.load_region(ctx)
+        norm_path = ctx.path(ds.NORMALISER)
+        normaliser = Normaliser.load(norm_path) if norm_path.is_file() else None
+        stations = region_stations(region, ds.load_clusters(ctx))
         if target == "simulator":
-            inputs = load_inputs("simulator", **common)
+            predictor = SimulatorPredictor.from_normaliser(region, normaliser, cfg.windows.lookback)
         else:
-            n = members or cfg.ensemble.members
-            bulk = [ctx.path(ms.MODELS, f"{ms.bulk_name(i)}.pt") for i in range(n)]
-            inputs = load_inputs(bulk, ensemble="bulk", **common)
-            if kind == "fine":
-                inputs = dataclasses.replace(inputs, predictor=_fine(ctx, members))
+            ensemble = ms.load_ensemble(ctx, kind)
+            predictor = ensemble.first_members(members) if members else ensemble
+        inputs = ExperimentInputs.from_region(
+            predictor, region, stations, normaliser, n_targets, str(ctx.path(ds.REGION))
+        )
     step = int(values.get("target_step", 1))
     return inputs.every_nth_target(step) if step > 1 else inputs
-
-
-def _fine(ctx: RunContext, members: int | None) -> Any:
-    ens = ms.load_ensemble(ctx, "fine")
-    if not members:
-        return ens
-    from hydrointerp.models.ensemble import Ensemble
-
-    groups = {k: (list(g.members)[:members], g.station_ids) for k, g in ens.groups.items()}
-    return Ensemble.routed(groups, ens.station_ids, ens.lookback)
 
 
 # ------------------------------------------------------------------------------ runners
