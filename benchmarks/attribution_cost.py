@@ -29,6 +29,7 @@ import numpy as np
 import torch
 from captum.attr import Occlusion
 
+from hydrointerp.cli.resolve import resolve_inputs
 from hydrointerp.experiments.attribution_methods import (
     METHOD_NAMES,
     METHODS,
@@ -36,7 +37,6 @@ from hydrointerp.experiments.attribution_methods import (
     attribute,
 )
 from hydrointerp.experiments.heat_map import HeatSettings
-from hydrointerp.cli.resolve import resolve_inputs
 from hydrointerp.models.keras_import import load_keras_model
 from hydrointerp.shared import find_shared
 

@@ -32,6 +32,8 @@ LOCAL_IMPORTS_ALLOWED = {
     "fidelity/table.py": "rewritten by the issue-14 lead",
     "report/captions.py": "rewritten by the issue-14 lead",
     "experiments/inputs.py": "temporary load_inputs re-export until the CLI imports cli.resolve",
+    "experiments/record_attribution.py": "the perturbation method reads Experiment 1 (a cycle"
+    " through the attribution registry until the lead's Perturbation block lives below both)",
 }
 
 

@@ -29,7 +29,7 @@ _LAZY = {
 def __getattr__(name: str) -> Any:
     """Import the public API lazily so that ``import hydrointerp`` stays fast."""
     if name in _LAZY:
-        import importlib
+        import importlib  # only on first use: `import hydrointerp` must not load torch
 
         return getattr(importlib.import_module(_LAZY[name]), name)
     raise AttributeError(name)

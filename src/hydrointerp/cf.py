@@ -34,6 +34,7 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
+from hydrointerp import __version__
 from hydrointerp.atomic import atomic_write
 
 DISCHARGE_STANDARD_NAME = "water_volume_transport_in_river_channel"
@@ -80,8 +81,6 @@ def _fixed_strings(values: np.ndarray) -> np.ndarray:
 
 def cf_dataset(ds: xr.Dataset, title: str, source: str = "") -> xr.Dataset:
     """A CF-1.8 copy of ``ds`` (see the module docstring); numbers and labels unchanged."""
-    from hydrointerp import __version__
-
     out = ds.copy()
     stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     out.attrs.setdefault("title", title)

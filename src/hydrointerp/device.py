@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
+import torch
 from pydantic import AfterValidator
 
 
@@ -15,8 +16,6 @@ def checked_device(value: str) -> str:
     ValueError
         Not a torch device name, or a CUDA device on a machine without CUDA.
     """
-    import torch
-
     try:
         dev = torch.device(value)
     except RuntimeError as exc:

@@ -3,7 +3,7 @@
 :func:`task_runner` gives a :class:`TaskRunner` whose :meth:`TaskRunner.map` runs a function over
 a list of task arguments:
 
-- ``workers <= 1`` and no scheduler: serially in this process (no Dask import at all);
+- ``workers <= 1`` and no scheduler: serially in this process (no Dask cluster);
 - ``workers > 1``: on a ``dask.distributed.LocalCluster`` with ``workers`` single-threaded
   worker processes;
 - ``scheduler="tcp://host:8786"``: on an existing cluster (``dask-scheduler`` started by hand,
@@ -22,6 +22,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+import torch
+from distributed import Client, LocalCluster, as_completed
 from tqdm.auto import tqdm
 
 from hydrointerp.errors import ConfigError
@@ -31,8 +33,6 @@ T = TypeVar("T")
 
 def _call_with_threads(fn: Callable[..., T], threads: int, args: Any) -> T:
     """Run ``fn(args)`` with torch limited to ``threads`` intra-op threads (inside a worker)."""
-    import torch
-
     before = torch.get_num_threads()
     torch.set_num_threads(threads)
     try:
@@ -75,7 +75,6 @@ class TaskRunner:
                 _call_with_threads(fn, self.threads_per_task, it)
                 for it in tqdm(items, desc=desc, unit="task", leave=False)
             ]
-        from distributed import as_completed
 
         futures = [
             self.client.submit(_call_with_threads, fn, self.threads_per_task, it, pure=False)
@@ -105,10 +104,6 @@ def task_runner(
     if scheduler is None and workers <= 1:
         yield TaskRunner()
         return
-    try:
-        from distributed import Client, LocalCluster
-    except ImportError as exc:  # pragma: no cover - distributed is a dependency
-        raise ConfigError(f"workers/scheduler need dask.distributed: {exc}") from None
     if scheduler is not None:
         try:
             client = Client(scheduler, timeout="20s")

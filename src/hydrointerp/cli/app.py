@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import typer
 
+from hydrointerp import __version__
+
 app = typer.Typer(
     name="hydrointerp",
     help=(
@@ -23,8 +25,6 @@ def version() -> None:
 
     Example: ``hydrointerp version``
     """
-    from hydrointerp import __version__
-
     typer.echo(__version__)
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 import typer
 
 from hydrointerp.cli.app import app
+from hydrointerp.interchange.caravan import export_caravan, read_export_source
 
 export_app = typer.Typer(
     help="Write a run's (or a region's) data in another tool's layout.", no_args_is_help=True
@@ -29,8 +30,6 @@ def export_caravan_cmd(
 
     Example: ``hydrointerp export caravan runs/demo caravan_demo``
     """
-    from hydrointerp.interchange.caravan import export_caravan, read_export_source
-
     region, origin = read_export_source(source)
     info = export_caravan(region, out, name, origin)
     typer.echo(

@@ -6,7 +6,10 @@ from pathlib import Path
 
 import typer
 
+from hydrointerp.atomic import write_text
 from hydrointerp.cli.app import app
+from hydrointerp.errors import ConfigError
+from hydrointerp.io.assemble import TEMPLATE_PATH, build_region_file
 
 
 @app.command("build-region")
@@ -29,10 +32,6 @@ def build_region_cmd(
     Example: ``hydrointerp build-region my_region.yaml -o runs/region.nc``;
     ``hydrointerp build-region my_region.yaml --template`` writes a template to edit.
     """
-    from hydrointerp.atomic import write_text
-    from hydrointerp.errors import ConfigError
-    from hydrointerp.io.assemble import TEMPLATE_PATH, build_region_file
-
     if template:
         if config.exists():
             raise ConfigError(f"{config} exists; choose a new file name for the template")

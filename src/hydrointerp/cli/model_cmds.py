@@ -4,10 +4,21 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pandas as pd
 import typer
 
+from hydrointerp.cf import write_cf
 from hydrointerp.cli.app import app
 from hydrointerp.cli.options import Device
+from hydrointerp.data import region
+from hydrointerp.data.mini import read_mini
+from hydrointerp.data.region import weather_end
+from hydrointerp.data.windows import Normaliser
+from hydrointerp.errors import ConfigError, DataError
+from hydrointerp.models.ensemble import ensemble_from_paths
+from hydrointerp.models.saved import import_keras
+from hydrointerp.training.cluster import read_clusters_table
+from hydrointerp.training.metrics import nse, physical_skill
 
 
 @app.command("import-keras")
@@ -22,18 +33,12 @@ def import_keras_cmd(
 
     Example: ``hydrointerp import-keras ../shared/data/cnn_lstm_era/models/*.h5 --out models/``
     """
-    from hydrointerp.models.saved import import_keras
-
     for path in import_keras(list(sources), out):
         typer.echo(f"wrote {path}")
 
 
 def _read_data(data: Path):  # noqa: ANN202 - returns an xarray.Dataset
     """RegionData from a region.nc or the mini folder (or the shared folder holding it)."""
-    from hydrointerp.data import region
-    from hydrointerp.data.mini import read_mini
-    from hydrointerp.errors import DataError
-
     ds = region.load(data) if data.is_file() else read_mini(data, basin_masks=False)
     if not region.is_normalised(ds):
         raise DataError(
@@ -50,7 +55,6 @@ def _read_data(data: Path):  # noqa: ANN202 - returns an xarray.Dataset
 def _read_clusters(path: Path | None) -> dict[str, int] | None:
     if path is None:
         return None
-    from hydrointerp.training.cluster import read_clusters_table
 
     table = read_clusters_table(str(path))
     return {str(s): int(k) for s, k in zip(table["station"].values, table.values, strict=True)}
@@ -58,11 +62,6 @@ def _read_clusters(path: Path | None) -> dict[str, int] | None:
 
 def _target_times(ds, lookback: int, start: str | None, end: str | None):  # noqa: ANN001,ANN202
     """Days with a full look-back window inside the weather (up to the day after weather_end)."""
-    import pandas as pd
-
-    from hydrointerp.data.region import weather_end
-    from hydrointerp.errors import ConfigError
-
     first = pd.Timestamp(ds["time"].values[0]) + pd.Timedelta(days=lookback)
     last = min(weather_end(ds) + pd.Timedelta(days=1), pd.Timestamp(ds["time"].values[-1]))
     span = f"{first.date()} .. {last.date()}"
@@ -98,8 +97,6 @@ def add_skill(pred, flow, norm=None):  # noqa: ANN001,ANN201 - xarray in, xarray
     ``norm`` (a fitted Normaliser) lets the suite run in m3/s; without it the metrics that need
     physical units are left out (``training.metrics.physical_skill``).
     """
-    from hydrointerp.training.metrics import nse, physical_skill
-
     obs = flow.sel(time=pred["time"])
     pred["observed"] = obs.drop_vars([c for c in obs.coords if c not in ("time", "station")])
     pred["nse"] = nse(pred["observed"], pred["prediction"])
@@ -158,10 +155,6 @@ def predict_cmd(
     Example: ``hydrointerp predict --models ../shared/data/cnn_lstm_era/models --data
     ../shared/data/cnn_lstm_era/mini --out pred.nc``
     """
-    from hydrointerp.cf import write_cf
-    from hydrointerp.errors import ConfigError
-    from hydrointerp.models.ensemble import ensemble_from_paths
-
     if ensemble not in ("bulk", "fine"):
         raise ConfigError(f"--ensemble must be bulk or fine, got {ensemble!r}")
     if ensemble == "fine" and clusters is None:
@@ -174,8 +167,6 @@ def predict_cmd(
     times = _target_times(ds, ens.lookback, start, end)
     norm = None
     if normaliser is not None:
-        from hydrointerp.data.windows import Normaliser
-
         norm = Normaliser.load(normaliser)
     pred = add_skill(ens.predict(ds["weather"], times), ds["flow"], norm)
     pred.attrs.update(source_data=str(data), models=" ".join(str(m) for m in models))

@@ -7,6 +7,9 @@ from typing import Annotated
 
 import typer
 
+from hydrointerp.device import checked_device
+from hydrointerp.errors import ConfigError
+
 Models = Annotated[
     list[str] | None,
     typer.Option("--models", help="Model files, a folder of models, or 'simulator'."),
@@ -25,9 +28,6 @@ Members = Annotated[int | None, typer.Option("--members", help="Use only the fir
 
 def checked_device_option(value: str) -> str:
     """``--device`` callback: a device this machine can use, else a one-line ConfigError."""
-    from hydrointerp.device import checked_device
-    from hydrointerp.errors import ConfigError
-
     try:
         return checked_device(value)
     except ValueError as exc:

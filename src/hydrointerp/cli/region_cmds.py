@@ -8,6 +8,10 @@ from pathlib import Path
 import typer
 
 from hydrointerp.cli.app import app
+from hydrointerp.data.region import save
+from hydrointerp.data.twin import TwinConfig, generate_twin
+from hydrointerp.data.virtual import VirtualRegionConfig, generate_region
+from hydrointerp.plots.region import save_region_figures
 
 
 @app.command("virtual-region")
@@ -43,13 +47,8 @@ def virtual_region(
     Example: ``hydrointerp virtual-region --out region.nc --seed 1 --figures figures/``;
     the twin of the published region: ``hydrointerp virtual-region --twin --out twin.nc``.
     """
-    from hydrointerp.data.region import save
-    from hydrointerp.data.virtual import VirtualRegionConfig, generate_region
-
     began = time.perf_counter()
     if twin:
-        from hydrointerp.data.twin import TwinConfig, generate_twin
-
         tcfg = TwinConfig(seed=seed, first_year=first_year, last_year=last_year)
         region = generate_twin(tcfg, None if shared is None else str(shared))
     else:
@@ -68,7 +67,5 @@ def virtual_region(
         f"{counts}) in {seconds:.1f} s"
     )
     if figures is not None:
-        from hydrointerp.plots.region import save_region_figures
-
         for fig in save_region_figures(region, figures, None if shared is None else str(shared)):
             typer.echo(f"wrote {fig}")

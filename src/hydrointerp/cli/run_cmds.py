@@ -7,6 +7,7 @@ from pathlib import Path
 import typer
 
 from hydrointerp.cli.app import app
+from hydrointerp.pipeline import run_study
 
 
 @app.command()
@@ -37,8 +38,6 @@ def run(
     ``hydrointerp run reproduce-mini --shared ../shared --out runs/mini``;
     ``hydrointerp run my_region.yaml --force experiments --workers 4``.
     """
-    from hydrointerp.pipeline import run_study
-
     log = run_study(config, out, shared, force, workers, scheduler)
     run_dir = out if out is not None else Path("runs") / log["name"]
     report = Path(run_dir) / "report.html"

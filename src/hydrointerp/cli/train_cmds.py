@@ -7,6 +7,8 @@ from pathlib import Path
 import typer
 
 from hydrointerp.cli.app import app
+from hydrointerp.training.config import load_config
+from hydrointerp.training.run import run_clustering, run_training
 
 
 @app.command()
@@ -24,9 +26,6 @@ def train(
 
     Example: ``hydrointerp train configs/train_demo.yaml --out runs/demo``
     """
-    from hydrointerp.training.config import load_config
-    from hydrointerp.training.run import run_training
-
     cfg = load_config(config)
     run_dir = out or Path(cfg.out_dir or Path("runs") / cfg.name)
     result = run_training(cfg, run_dir)
@@ -53,8 +52,6 @@ def cluster(
 
     Example: ``hydrointerp cluster --data ../shared --n-clusters 6 --out clusters.csv``
     """
-    from hydrointerp.training.run import run_clustering
-
     clusters = run_clustering(data, n_clusters, out)
     sizes = ", ".join(
         f"{name} {int((clusters.values == k).sum())}"

@@ -24,6 +24,15 @@ import xarray as xr
 
 from hydrointerp.data.region import make_region
 from hydrointerp.errors import DataError
+from hydrointerp.io.geo import basin_masks, read_outlines
+from hydrointerp.io.grid import Grid
+from hydrointerp.published import (
+    CHANNEL_MEAN,
+    CHANNEL_STD,
+    GRID_LAT,
+    GRID_LON,
+    PRECIP_MEAN_OVER_STD,
+)
 from hydrointerp.shared import find_shared
 
 N_STATIONS = 226
@@ -32,16 +41,16 @@ WEATHER_START = "2010-01-01"
 WEATHER_END = "2011-12-30"
 FLOW_START = "2011-01-01"
 FLOW_END = "2011-12-31"
-LAT = 56.25 - 0.75 * np.arange(12)
-LON = -133.0 + 0.75 * np.arange(32)
+LAT = GRID_LAT
+LON = GRID_LON
 
-#: METHODS.md section 1.3: per-channel constants over 1979-2000 (means as corrected there).
+#: The published normalisation (METHODS.md section 1.3) as the mini year's attributes name it.
 NORMALISATION = {
-    "tmax_mean_K": 280.5563132719942,
-    "tmax_std_K": 10.56131180032738,
-    "tmin_mean_K": 274.30000759959273,
-    "tmin_std_K": 9.76836353862723,
-    "precip_mean_over_std": 0.47480,
+    "tmax_mean_K": CHANNEL_MEAN["tmax"],
+    "tmax_std_K": CHANNEL_STD["tmax"],
+    "tmin_mean_K": CHANNEL_MEAN["tmin"],
+    "tmin_std_K": CHANNEL_STD["tmin"],
+    "precip_mean_over_std": PRECIP_MEAN_OVER_STD,
 }
 
 
@@ -146,8 +155,6 @@ def _basin_mask(shared_data: Path, ids: list[str]) -> tuple[np.ndarray | None, s
     path = shared_data / "basins" / "stationBasins_partial_226.geojson"
     if not path.is_file():
         return None, "none (basin file missing)"
-    from hydrointerp.io.geo import basin_masks, read_outlines
-    from hydrointerp.io.grid import Grid
 
     outlines = read_outlines(path)
     outlined = [s for s in ids if s in outlines.index and outlines.geometry.loc[s] is not None]

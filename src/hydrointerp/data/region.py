@@ -24,9 +24,8 @@ import xarray as xr
 
 from hydrointerp.atomic import write_netcdf
 from hydrointerp.errors import DataError
+from hydrointerp.published import CHANNEL_UNITS, CHANNELS
 
-CHANNELS: tuple[str, ...] = ("tmax", "tmin", "precip")
-CHANNEL_UNITS = {"tmax": "K", "tmin": "K", "precip": "mm day-1"}
 STATION_COORDS = (
     "station_id",
     "name",

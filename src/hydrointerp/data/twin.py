@@ -31,7 +31,7 @@ import xarray as xr
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from scipy.optimize import linear_sum_assignment
 
-from hydrointerp.data.mini import LAT, LON, read_flowseason, read_mini
+from hydrointerp.data.mini import read_flowseason, read_mini
 from hydrointerp.data.region import add_cf_attrs, make_region, validate
 from hydrointerp.data.twin_hydrology import basin_forcing, calibrate, refine
 from hydrointerp.data.twin_stations import TwinStations, build_stations
@@ -44,7 +44,12 @@ from hydrointerp.data.twin_weather import (
 from hydrointerp.data.virtual import RegionSimulator, simulate
 from hydrointerp.data.virtual_config import COMPONENTS, VirtualRegionConfig
 from hydrointerp.data.virtual_hydrology import KELVIN
+from hydrointerp.experiments.regimes import regime_groups
+from hydrointerp.io.geo import cell_area_km2
+from hydrointerp.io.grid import Grid
+from hydrointerp.published import GRID_LAT, GRID_LON
 from hydrointerp.shared import find_shared
+from hydrointerp.training.cluster import cluster_stations, seasonal_flow
 
 #: The published split of the twin's record (targets by year, inclusive).
 PUBLISHED_SPLIT = {"train": (1979, 2000), "val": (2001, 2010), "test": (2011, 2015)}
@@ -84,10 +89,10 @@ class TwinConfig(BaseModel):
             n_years=self.last_year - self.first_year + 1,
             spinup_years=self.spinup_years,
             start_year=self.first_year,
-            n_lat=LAT.size,
-            n_lon=LON.size,
-            lat_north=float(LAT[0]),
-            lon_west=float(LON[0]),
+            n_lat=GRID_LAT.size,
+            n_lon=GRID_LON.size,
+            lat_north=float(GRID_LAT[0]),
+            lon_west=float(GRID_LON[0]),
             n_stations=226,
         )
 
@@ -119,9 +124,6 @@ def match_clusters(labels: np.ndarray, reference: np.ndarray) -> np.ndarray:
 
 def twin_regimes(twin: xr.Dataset, published: xr.DataArray) -> tuple[xr.DataArray, xr.DataArray]:
     """The twin's clusters (matched to the published numbering) and its regime groups."""
-    from hydrointerp.experiments.regimes import regime_groups
-    from hydrointerp.training.cluster import cluster_stations, seasonal_flow
-
     years = (int(twin.attrs["first_year"]), int(twin["time"].dt.year.values[-1]))
     season = seasonal_flow(twin, years)
     raw = cluster_stations(season, twin["station_lat"].values, twin["station_lon"].values)
@@ -132,8 +134,6 @@ def twin_regimes(twin: xr.Dataset, published: xr.DataArray) -> tuple[xr.DataArra
 
 def published_clusters(shared: Path) -> xr.DataArray:
     """The published six clusters, from the real seasonal flows (``flowseason_norm``)."""
-    from hydrointerp.training.cluster import cluster_stations
-
     mini = read_mini(shared, basin_masks=False)
     return cluster_stations(
         read_flowseason(shared), mini["station_lat"].values, mini["station_lon"].values
@@ -158,13 +158,11 @@ def generate_twin(
     mini = read_mini(root)
     scale = precip_scale(data, mini)
     real, real_dates = physical_weather(mini, scale)
-    fit = fit_weather(real, real_dates, LAT, LON, scale)
-    from hydrointerp.io.geo import cell_area_km2
-    from hydrointerp.io.grid import Grid
+    fit = fit_weather(real, real_dates, GRID_LAT, GRID_LON, scale)
 
-    cell_area = cell_area_km2(Grid(lat=tuple(LAT), lon=tuple(LON))).values
-    mean_t = 0.5 * (fit.mean_coef[0, 0] + fit.mean_coef[1, 0]).reshape(LAT.size, LON.size)
-    elevation = surrogate_elevation(mean_t, LAT, cfg.lapse_rate_k_per_km)
+    cell_area = cell_area_km2(Grid(lat=tuple(GRID_LAT), lon=tuple(GRID_LON))).values
+    mean_t = 0.5 * (fit.mean_coef[0, 0] + fit.mean_coef[1, 0]).reshape(GRID_LAT.size, GRID_LON.size)
+    elevation = surrogate_elevation(mean_t, GRID_LAT, cfg.lapse_rate_k_per_km)
     stations = build_stations(mini, data, cell_area, elevation)
     dates = cfg.dates()
     weather = generate_weather(fit, dates, cfg.seed)
@@ -186,8 +184,8 @@ def generate_twin(
     skeleton = make_region(
         weather,
         dates,
-        LAT,
-        LON,
+        GRID_LAT,
+        GRID_LON,
         np.zeros((len(dates), len(ids)), dtype=np.float32),
         ids,
         names=attrs["name"].tolist(),

@@ -17,11 +17,15 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import xarray as xr
+from sklearn.metrics import adjusted_rand_score
 
 from hydrointerp.data.twin_weather import lag1, month_anomalies
+from hydrointerp.data.virtual import water_balance
 from hydrointerp.data.virtual_terrain import EARTH_KM_PER_DEG
+from hydrointerp.errors import DataError
+from hydrointerp.published import CHANNELS
+from hydrointerp.training.cluster import seasonal_flow
 
-CHANNELS = ("tmax", "tmin", "precip")
 SEASONS = {"DJF": (12, 1, 2), "MAM": (3, 4, 5), "JJA": (6, 7, 8), "SON": (9, 10, 11)}
 DISTANCE_BINS_KM = (0.0, 150.0, 300.0, 600.0, 1200.0, 2500.0)
 WET_MM = 1.0
@@ -119,11 +123,6 @@ def weather_table(real: dict, twin: dict) -> pd.DataFrame:
 
 def flow_checks(twin: xr.Dataset, real_season: xr.DataArray, published: xr.DataArray) -> dict:
     """Seasonal-cycle correlations, regime counts, ARI and water balance of ``twin``."""
-    from sklearn.metrics import adjusted_rand_score
-
-    from hydrointerp.data.virtual import water_balance
-    from hydrointerp.training.cluster import seasonal_flow
-
     years = (int(twin.attrs["first_year"]), int(twin["time"].dt.year.values[-1]))
     season = seasonal_flow(twin, years).transpose("dayofyear", "station").values
     real = real_season.transpose("dayofyear", "station").values
@@ -148,8 +147,6 @@ def flow_magnitude(twin: xr.Dataset, wsc_csv: str | Path) -> pd.DataFrame:
     ``wsc_csv``: ``date`` column and one column per station id (``wsc_daily_flow`` layout);
     stations not in the twin are left out.
     """
-    from hydrointerp.errors import DataError
-
     path = Path(wsc_csv)
     if not path.is_file():
         raise DataError("file not found", source=str(path))

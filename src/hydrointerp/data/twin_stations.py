@@ -16,9 +16,11 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import shapely
 import xarray as xr
 
 from hydrointerp.errors import DataError
+from hydrointerp.io.geo import read_outlines
 
 #: HYSETS columns of ``station_attributes_226.csv`` kept per station (name in the twin, column).
 ATTRIBUTE_COLUMNS = {
@@ -108,8 +110,6 @@ def station_attributes(region: xr.Dataset, shared_data: Path) -> pd.DataFrame:
 
 
 def _outline_geometries(shared_data: Path) -> pd.Series:
-    from hydrointerp.io.geo import read_outlines
-
     outlines = read_outlines(shared_data / "basins" / "stationBasins_partial_226.geojson")
     return outlines.geometry
 
@@ -168,8 +168,6 @@ def build_stations(
     uphill
         ``[lat, lon]`` surrogate elevation: synthetic basins grow towards higher values.
     """
-    import shapely
-
     attrs = station_attributes(region, shared_data)
     ids = attrs.index.tolist()
     lat, lon = region["lat"].values, region["lon"].values

@@ -35,6 +35,9 @@ from scipy.special import ndtr, ndtri
 
 from hydrointerp.data.mini import NORMALISATION
 from hydrointerp.errors import DataError
+from hydrointerp.io.geo import basin_masks, read_outlines
+from hydrointerp.io.grid import Grid
+from hydrointerp.published import CHANNELS
 
 N_HARMONICS = 3
 N_SD_HARMONICS = 2
@@ -137,9 +140,6 @@ def precip_scale(shared_data: Path, mini: xr.Dataset) -> float:
     data's basin-mean ``P_norm + 0.4748`` (the basin outline rasterised to cell fractions) over
     the mini weather days.
     """
-    from hydrointerp.io.geo import basin_masks, read_outlines
-    from hydrointerp.io.grid import Grid
-
     path = shared_data / SALMON_ERA5
     if not path.is_file():
         raise DataError("file not found", source=str(path), variable="pr")
@@ -172,7 +172,7 @@ def physical_weather(mini: xr.Dataset, scale_mm_day: float) -> tuple[np.ndarray,
     """
     n = NORMALISATION
     w = mini["weather"].sel(time=slice(None, mini.attrs.get("weather_end")))
-    x = w.sel(channel=["tmax", "tmin", "precip"]).values.astype(np.float64)
+    x = w.sel(channel=list(CHANNELS)).values.astype(np.float64)
     out = np.empty_like(x)
     out[..., 0] = x[..., 0] * n["tmax_std_K"] + n["tmax_mean_K"]
     out[..., 1] = x[..., 1] * n["tmin_std_K"] + n["tmin_mean_K"]

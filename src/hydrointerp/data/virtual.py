@@ -92,9 +92,7 @@ class RegionSimulator:
         self.cell_area_km2 = area
         self.basin = basin  # [station, cell (or unit)]
         self.weights = (basin * area * MM_DAY_KM2_TO_M3S).T.copy()  # [cell, station] m3/s
-        self.channel_index = [
-            list(map(str, region["channel"].values)).index(c) for c in CHANNELS
-        ]
+        self.channel_index = [list(map(str, region["channel"].values)).index(c) for c in CHANNELS]
         self.weather = region["weather"].values
         self.n_days = region.sizes["time"]
         self._states: list[HydroState] | None = None
@@ -296,4 +294,3 @@ def generate_region(config: VirtualRegionConfig | None = None) -> xr.Dataset:
     components = simulate(skeleton, skeleton["weather"].values).astype(np.float32)
     skeleton["flow"].values[:] = _observed(components.sum(axis=-1), cfg, rng)
     return add_cf_attrs(validate(_truth(skeleton, terrain, stations, components)))
-

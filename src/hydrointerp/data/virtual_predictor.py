@@ -121,7 +121,10 @@ class SimulatorPredictor:
 
     @classmethod
     def from_region(
-        cls, region: xr.Dataset, lookback: int = LOOKBACK, **kwargs  # noqa: ANN003
+        cls,
+        region: xr.Dataset,
+        lookback: int = LOOKBACK,
+        **kwargs,  # noqa: ANN003
     ) -> SimulatorPredictor:
         """A predictor normalised with the region's own statistics (all days, all cells)."""
         w = region["weather"].values.astype(np.float64)

@@ -26,12 +26,12 @@ from pydantic import BaseModel, ConfigDict, model_validator
 from hydrointerp.atomic import write_netcdf
 from hydrointerp.data.region import is_normalised, weather_end
 from hydrointerp.errors import DataError
+from hydrointerp.published import CHANNEL_MEAN as PUBLISHED_CHANNEL_MEAN
+from hydrointerp.published import CHANNEL_STD as PUBLISHED_CHANNEL_STD
+from hydrointerp.published import PRECIP_MEAN_OVER_STD as PUBLISHED_PRECIP_MEAN_OVER_STD
 
 #: Published physical constants of the normalised mini year (METHODS.md section 1.3, corrected
 #: for the swapped means). Precipitation's mean and std are unknown (only mean/std = 0.4748).
-PUBLISHED_CHANNEL_MEAN = {"tmax": 280.5563132719942, "tmin": 274.30000759959273, "precip": np.nan}
-PUBLISHED_CHANNEL_STD = {"tmax": 10.56131180032738, "tmin": 9.76836353862723, "precip": np.nan}
-PUBLISHED_PRECIP_MEAN_OVER_STD = 0.47480
 
 
 def _years_mask(time: pd.DatetimeIndex, years: tuple[int, int]) -> np.ndarray:

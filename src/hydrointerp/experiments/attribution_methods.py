@@ -505,4 +505,3 @@ def _dataset(
             },
         )
     return ds
-

@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
+from hydrointerp import __version__
 from hydrointerp.cf import write_cf
 from hydrointerp.errors import DataError
 
@@ -84,8 +85,6 @@ def write_experiment(
     pathlib.Path
         The written file.
     """
-    from hydrointerp import __version__
-
     settings = dict(settings or {})
     out = ds.copy()
     stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -22,6 +22,7 @@ import xarray as xr
 from captum.attr import FeatureAblation, Occlusion
 
 from hydrointerp.errors import DataError
+from hydrointerp.experiments.drivers import anomalies
 from hydrointerp.experiments.engine import PerturbationEngine
 from hydrointerp.experiments.inputs import ExperimentInputs
 
@@ -31,8 +32,6 @@ if TYPE_CHECKING:
 
 def climatology_record(inputs: ExperimentInputs) -> np.ndarray:
     """``[D, H, W, C]``: every input day replaced by the day-of-year mean of the input days."""
-    from hydrointerp.experiments.drivers import anomalies
-
     frames = inputs.frames
     return np.asarray((frames - anomalies(frames)).values, dtype=np.float32)
 
@@ -158,6 +157,8 @@ def perturbation_maps(
     inputs: ExperimentInputs, groups: Sequence[Sequence[int]], heat: Any, progress: bool
 ) -> np.ndarray:
     """The published Gaussian perturbation (Experiment 1's ``daily_maps``), one map per group."""
+    # Function-local: Experiment 1 and the heat map build on the attribution registry, which
+    # builds on this module (a cycle until the perturbation settings live below both).
     from hydrointerp.experiments.daily import daily_maps
     from hydrointerp.experiments.heat_map import HeatSettings
 

@@ -13,16 +13,8 @@ import numpy as np
 import xarray as xr
 
 from hydrointerp.errors import DataError
+from hydrointerp.published import CLUSTER_NAMES
 
-#: Official names of the six published station clusters, by label (METHODS.md section 3).
-CLUSTER_NAMES: tuple[str, ...] = (
-    "Central",
-    "Southern",
-    "Eastern",
-    "Coastal",
-    "North-Western",
-    "North-Eastern",
-)
 #: Panel order of the published ``channel_sensitivity.png`` (a..g).
 GROUP_ORDER: tuple[str, ...] = (
     "Glacial",

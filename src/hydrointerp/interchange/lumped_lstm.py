@@ -126,6 +126,7 @@ def train_lumped_lstm(
     settings
         Model size and training; defaults of :class:`LumpedLSTMSettings`.
     """
+    # neuralhydrology is optional (the [neuralhydrology] extra): imported only when training
     import torch
     from neuralhydrology.evaluation import get_tester
     from neuralhydrology.training.train import start_training

@@ -63,10 +63,10 @@ import pandas as pd
 import xarray as xr
 from tqdm.auto import tqdm
 
-from hydrointerp.data.region import CHANNEL_UNITS, CHANNELS
 from hydrointerp.errors import DataError
 from hydrointerp.io.files import expand_paths
 from hydrointerp.io.grid import Grid
+from hydrointerp.published import CHANNEL_UNITS, CHANNELS
 
 Recipe = Literal["hourly", "published", "daily"]
 RECIPES: tuple[str, ...] = ("hourly", "published", "daily")

@@ -10,6 +10,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, model_validator
 
 from hydrointerp.errors import ConfigError
+from hydrointerp.published import GRID
 
 
 class Grid(BaseModel):
@@ -59,7 +60,7 @@ class Grid(BaseModel):
     @classmethod
     def study(cls) -> Grid:
         """The published 12 x 32 grid at 0.75 deg."""
-        return cls(north=56.25, south=48.0, west=-133.0, east=-109.75, resolution=0.75)
+        return cls(**GRID)
 
     @property
     def lats(self) -> np.ndarray:

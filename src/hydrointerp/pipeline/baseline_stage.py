@@ -19,10 +19,13 @@ import xarray as xr
 
 from hydrointerp.atomic import write_text
 from hydrointerp.cf import write_cf
+from hydrointerp.data.windows import Normaliser
 from hydrointerp.errors import ConfigError
+from hydrointerp.interchange.lumped_lstm import LumpedLSTMSettings, train_lumped_lstm
 from hydrointerp.pipeline import data_stages as ds
 from hydrointerp.pipeline import model_stages as ms
 from hydrointerp.pipeline.runner import RunContext
+from hydrointerp.training.metrics import metrics_table
 
 KIND = "lstm"
 PREDICTIONS = "baseline/predictions.nc"
@@ -38,10 +41,6 @@ def load_baseline(ctx: RunContext) -> xr.DataArray | None:
 
 def run_baseline(ctx: RunContext) -> dict[str, Any]:
     """Train and score the lumped baseline; add its scores to ``skill.csv`` / ``skill.nc``."""
-    from hydrointerp.data.windows import Normaliser
-    from hydrointerp.interchange.lumped_lstm import LumpedLSTMSettings, train_lumped_lstm
-    from hydrointerp.training.metrics import metrics_table
-
     cfg = ctx.config
     norm = Normaliser.load(ctx.path(ds.NORMALISER))
     if norm.identity:

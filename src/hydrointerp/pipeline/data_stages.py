@@ -8,12 +8,21 @@ from types import ModuleType
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import xarray as xr
 
 from hydrointerp.atomic import atomic_path
 from hydrointerp.config import MiniData, RawData, RunConfig, TwinData, VirtualData
+from hydrointerp.data.mini import read_flowseason, read_mini
+from hydrointerp.data.region import load, save
+from hydrointerp.data.twin import TwinConfig, generate_twin
+from hydrointerp.data.virtual_config import VirtualRegionConfig
+from hydrointerp.data.windows import Normaliser, WindowSpec, make_windows
 from hydrointerp.errors import ConfigError, HydroInterpError
 from hydrointerp.pipeline.runner import RunContext
+from hydrointerp.shared import find_shared
+from hydrointerp.training import cluster
+from hydrointerp.training.cluster import seasonal_flow as season
 
 REGION = "region.nc"
 NORMALISER = "normaliser.nc"
@@ -36,8 +45,6 @@ def need(module: str, stage: str) -> ModuleType:
 
 
 def _shared(ctx: RunContext) -> Path:
-    from hydrointerp.shared import find_shared
-
     data = ctx.config.data
     explicit = data.shared if isinstance(data, MiniData | TwinData) and data.shared else ctx.shared
     return find_shared(explicit)
@@ -49,16 +56,11 @@ def region_from_config(ctx: RunContext) -> xr.Dataset:
     data = ctx.config.data
     if isinstance(data, VirtualData):
         virtual = need("hydrointerp.data.virtual", "data")
-        from hydrointerp.data.virtual_config import VirtualRegionConfig
 
         return virtual.generate_region(VirtualRegionConfig(**data.region))
     if isinstance(data, TwinData):
-        from hydrointerp.data.twin import TwinConfig, generate_twin
-
         return generate_twin(TwinConfig(**data.twin), _shared(ctx))
     if isinstance(data, MiniData):
-        from hydrointerp.data.mini import read_mini
-
         return read_mini(_shared(ctx))
     assert isinstance(data, RawData)
     assemble = need("hydrointerp.io.assemble", "data")
@@ -72,8 +74,6 @@ def region_from_config(ctx: RunContext) -> xr.Dataset:
 
 def run_data(ctx: RunContext) -> dict[str, Any]:
     """Write ``region.nc``."""
-    from hydrointerp.data.region import save
-
     region = region_from_config(ctx)
     save(region, ctx.path(REGION))
     return {
@@ -86,8 +86,6 @@ def run_data(ctx: RunContext) -> dict[str, Any]:
 
 def load_region(ctx: RunContext) -> xr.Dataset:
     """The run's RegionData."""
-    from hydrointerp.data.region import load
-
     return load(ctx.path(REGION))
 
 
@@ -98,8 +96,6 @@ def window_spec(cfg: RunConfig, region: xr.Dataset | None = None) -> Any:
     Missing split years default to the published split for the mini year (test = 2011) and, for
     other regions, to the first 60 % / next 20 % / last 20 % of the target years.
     """
-    from hydrointerp.data.windows import WindowSpec
-
     w = cfg.windows
     split = {"train": w.split.train, "val": w.split.val, "test": w.split.test}
     if region is not None and any(v is None for v in split.values()):
@@ -128,8 +124,6 @@ def _default_split(region: xr.Dataset, lookback: int) -> dict[str, tuple[int, in
 
 def run_windows(ctx: RunContext) -> dict[str, Any]:
     """Fit the normaliser on the training years; write ``normaliser.nc``."""
-    from hydrointerp.data.windows import Normaliser, make_windows
-
     region = load_region(ctx)
     spec = window_spec(ctx.config, region)
     norm = Normaliser().fit(region, spec.fit_years())
@@ -149,8 +143,6 @@ def run_windows(ctx: RunContext) -> dict[str, Any]:
 
 def load_windows(ctx: RunContext) -> Any:
     """The run's :class:`~hydrointerp.data.windows.Windows` (rebuilt from region + normaliser)."""
-    from hydrointerp.data.windows import Normaliser, make_windows
-
     region = load_region(ctx)
     return make_windows(
         region, Normaliser.load(ctx.path(NORMALISER)), window_spec(ctx.config, region)
@@ -167,8 +159,6 @@ def n_clusters(cfg: RunConfig) -> int:
 
 def run_clusters(ctx: RunContext) -> dict[str, Any]:
     """Ward clustering of the stations on seasonal flow + location; write ``clusters.csv``."""
-    from hydrointerp.training import cluster
-
     region = load_region(ctx)
     season = seasonal_flow(ctx, region)
     k = n_clusters(ctx.config)  # at most the stations (pipeline.preflight checked it)
@@ -184,8 +174,6 @@ def run_clusters(ctx: RunContext) -> dict[str, Any]:
 
 def load_clusters(ctx: RunContext) -> xr.DataArray:
     """``cluster(station)`` from ``clusters.csv`` with the ``cluster_names`` attribute."""
-    import pandas as pd
-
     table = pd.read_csv(ctx.path(CLUSTERS), dtype={"station_id": str})
     labels = table["cluster"].to_numpy(dtype=np.int64)
     names = [f"cluster {k}" for k in range(int(labels.max()) + 1)]
@@ -204,9 +192,6 @@ def load_clusters(ctx: RunContext) -> xr.DataArray:
 def seasonal_flow(ctx: RunContext, region: xr.Dataset) -> xr.DataArray:
     """The z-scored seasonal flow of every station (the published one for the mini year)."""
     if isinstance(ctx.config.data, MiniData):
-        from hydrointerp.data.mini import read_flowseason
-
         return read_flowseason(_shared(ctx))
-    from hydrointerp.training.cluster import seasonal_flow as season
 
     return season(region, window_spec(ctx.config, region).fit_years())

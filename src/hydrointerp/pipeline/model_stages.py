@@ -14,29 +14,28 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import xarray as xr
 
 from hydrointerp.atomic import write_text
 from hydrointerp.cf import write_cf
 from hydrointerp.config import RunConfig
+from hydrointerp.data.windows import Normaliser
+from hydrointerp.models.ensemble import Ensemble
+from hydrointerp.models.saved import load_model
 from hydrointerp.pipeline import data_stages as ds
 from hydrointerp.pipeline.runner import RunContext
+from hydrointerp.published import bulk_name, fine_name, published_members
+from hydrointerp.training.config import ModelSettings, TrainSettings
+from hydrointerp.training.finetune import cluster_start
+from hydrointerp.training.metrics import SUITE, column_name, physical_skill
+from hydrointerp.training.train import train_member
 
 MODELS = "models"
 SOURCE = "models/source.json"
 PREDICTIONS = "predictions.nc"
 SKILL = "skill.csv"
 SKILL_NC = "skill.nc"
-
-
-def bulk_name(i: int) -> str:
-    """File stem of bulk member ``i``."""
-    return f"model_bulk_{i}"
-
-
-def fine_name(i: int, k: int) -> str:
-    """File stem of member ``i`` fine-tuned on cluster ``k``."""
-    return f"model_fine_{i}_cluster_{k}"
 
 
 def published_models_dir(ctx: RunContext) -> Path:
@@ -63,14 +62,10 @@ class MemberTask:
 
 def _train_settings(values: dict[str, Any], device: str, progress: bool) -> Any:
     """Training settings of the config; the run's ``device`` unless the block names its own."""
-    from hydrointerp.training.config import TrainSettings
-
     return TrainSettings(**{"progress": progress, "device": device, **values})
 
 
 def _architecture(cfg: RunConfig, n_out: int) -> Any:
-    from hydrointerp.training.config import ModelSettings
-
     return ModelSettings(**cfg.ensemble.model).architecture(n_out)
 
 
@@ -84,8 +79,6 @@ def _task_windows(task: MemberTask) -> Any:
 
 def train_bulk_task(task: MemberTask) -> str:
     """Train one bulk member (a Dask task)."""
-    from hydrointerp.training.train import train_member
-
     windows = _task_windows(task)
     settings = _train_settings(task.config.ensemble.training, task.config.device, progress=False)
     arch = _architecture(task.config, windows.n_stations)
@@ -99,10 +92,6 @@ def finetune_task(task: MemberTask) -> str:
     Same recipe as :func:`hydrointerp.training.finetune.finetune_clusters` (new head seeded with
     ``seed + 1000 (k + 1)``, all layers retrained with ``seed``), one (member, cluster) per task.
     """
-    from hydrointerp.models.saved import load_model
-    from hydrointerp.training.finetune import cluster_start
-    from hydrointerp.training.train import train_member
-
     cfg = task.config
     everyone = ds.load_windows(RunContext(cfg, Path(task.run_dir), None, None))
     windows = everyone.subset_stations(list(task.stations or everyone.station_ids))
@@ -150,8 +139,6 @@ def run_ensemble(ctx: RunContext) -> dict[str, Any]:
 
 
 def _epochs(ctx: RunContext, names: list[str]) -> dict[str, int]:
-    import pandas as pd
-
     out = {}
     for n in names:
         log = ctx.path(f"train_log_{n}.csv")
@@ -161,8 +148,6 @@ def _epochs(ctx: RunContext, names: list[str]) -> dict[str, int]:
 
 
 def _import(ctx: RunContext) -> dict[str, Any]:
-    from hydrointerp.models.ensemble import published_members
-
     folder = published_models_dir(ctx)
     found = published_members(folder)
     kind = ctx.config.ensemble.import_.kind
@@ -235,9 +220,6 @@ def has_fine(cfg: RunConfig) -> bool:
 
 def load_ensemble(ctx: RunContext, kind: str) -> Any:
     """The run's ``bulk`` or cluster-routed ``fine`` ensemble."""
-    from hydrointerp.models.ensemble import Ensemble
-    from hydrointerp.models.saved import load_model
-
     clusters = ds.load_clusters(ctx)
     ids = [str(s) for s in clusters["station"].values]
     cfg = ctx.config
@@ -264,8 +246,6 @@ def load_ensemble(ctx: RunContext, kind: str) -> Any:
 # ---------------------------------------------------------------------------- skill
 def run_skill(ctx: RunContext) -> dict[str, Any]:
     """Predict the test period with each ensemble; write ``predictions.nc`` and ``skill.csv``."""
-    from hydrointerp.data.windows import Normaliser
-
     region = ds.load_region(ctx)
     spec = ds.window_spec(ctx.config, region)
     norm = Normaliser.load(ctx.path(ds.NORMALISER))
@@ -302,8 +282,6 @@ def run_skill(ctx: RunContext) -> dict[str, Any]:
 
 
 def _test_times(flow: xr.DataArray, frames: xr.DataArray, spec: Any) -> Any:
-    import pandas as pd
-
     times = pd.DatetimeIndex(flow["time"].values)
     start = pd.Timestamp(frames["time"].values[0])
     last = start + pd.Timedelta(days=frames.sizes["time"])
@@ -329,17 +307,11 @@ def _with_discharge(pred: xr.Dataset, kinds: list[str], norm: Any) -> xr.Dataset
 
 def skill_scores(pred: xr.Dataset, kind: str, norm: Any) -> xr.Dataset:
     """The metric suite of one ensemble (mean and members) on the test period, in m3/s."""
-    from hydrointerp.training.metrics import physical_skill
-
     return physical_skill(pred["observed"], pred[f"{kind}_member"], norm)
 
 
 def skill_table(pred: xr.Dataset, scores: dict[str, xr.Dataset]) -> Any:
     """One row per station: every metric of each model's mean, units in the column names."""
-    import pandas as pd
-
-    from hydrointerp.training.metrics import SUITE, column_name
-
     table = pd.DataFrame({"station_id": [str(s) for s in pred["station"].values]})
     for kind, ds_ in scores.items():
         ds_ = ds_.sel(station=pred["station"])

@@ -5,8 +5,19 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import xarray as xr
+
+from hydrointerp.data.windows import Normaliser
 from hydrointerp.pipeline import data_stages as ds
+from hydrointerp.pipeline.baseline_stage import KIND, load_baseline
 from hydrointerp.pipeline.runner import RunContext
+from hydrointerp.plots.region import save_region_figures
+from hydrointerp.plots.skill import plot_gauge_panels, plot_nse_cdf
+from hydrointerp.plots.study_region import study_region_figure
+from hydrointerp.plots.training import plot_cluster_patterns, plot_nse_boxplots, plot_nse_map
+from hydrointerp.report.build import build_report
+from hydrointerp.training import metrics
+from hydrointerp.training.metrics import metrics_table
 
 FIGURES = "figures"
 STUDY_REGION = "figures/study_region.png"
@@ -15,8 +26,6 @@ REPORT = "report.html"
 
 def run_figures(ctx: RunContext) -> dict[str, Any]:
     """Write the study-region figure and whatever skill/region figures the plot modules offer."""
-    from hydrointerp.plots.study_region import study_region_figure
-
     region = ds.load_region(ctx)
     clusters = ds.load_clusters(ctx)
     season = ds.seasonal_flow(ctx, region)
@@ -49,14 +58,10 @@ def _extra_figures(ctx: RunContext, region: Any, clusters: Any, season: Any) -> 
 
 
 def _region_figures(region: Any, out_dir: Path) -> list[Path]:
-    from hydrointerp.plots.region import save_region_figures
-
     return save_region_figures(region, out_dir)
 
 
 def _cluster_patterns(region: Any, clusters: Any, season: Any, out_dir: Path) -> list[Path]:
-    from hydrointerp.plots.training import plot_cluster_patterns
-
     ids = clusters["station"].values
     lat = region["station_lat"].sel(station=ids).values
     lon = region["station_lon"].sel(station=ids).values
@@ -67,11 +72,6 @@ def _cluster_patterns(region: Any, clusters: Any, season: Any, out_dir: Path) ->
 
 
 def _skill_figures(ctx: RunContext, region: Any, clusters: Any, out_dir: Path) -> list[Path]:
-    import xarray as xr
-
-    from hydrointerp.plots.training import plot_nse_boxplots, plot_nse_map
-    from hydrointerp.training.metrics import metrics_table
-
     pred = xr.load_dataset(ctx.path("predictions.nc"), engine="h5netcdf")
     ids = pred["station"].values
     lat = region["station_lat"].sel(station=ids).values
@@ -108,11 +108,6 @@ def _hydrologist_figures(
     ctx: RunContext, pred: Any, nse: dict[str, Any], out_dir: Path
 ) -> list[Path]:
     """NSE CDF across gauges; hydrographs and FDCs of the best/median/worst gauge (m3/s)."""
-    from hydrointerp.data.windows import Normaliser
-    from hydrointerp.pipeline.baseline_stage import KIND, load_baseline
-    from hydrointerp.plots.skill import plot_gauge_panels, plot_nse_cdf
-    from hydrointerp.training import metrics
-
     if not nse:
         return []
     norm = Normaliser.load(ctx.path(ds.NORMALISER))
@@ -137,7 +132,5 @@ def _hydrologist_figures(
 
 def run_report(ctx: RunContext) -> dict[str, Any]:
     """Write ``report.html``."""
-    from hydrointerp.report.build import build_report
-
     path = build_report(ctx.run_dir, ctx.config)
     return {"report": str(path.relative_to(ctx.run_dir)), "bytes": path.stat().st_size}

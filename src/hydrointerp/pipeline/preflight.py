@@ -26,6 +26,7 @@ from hydrointerp.config import RunConfig
 from hydrointerp.errors import ConfigError
 from hydrointerp.pipeline import data_stages as ds
 from hydrointerp.pipeline.runner import RunContext
+from hydrointerp.shared import find_shared
 
 SPLITS = ("train", "val", "test")
 
@@ -72,8 +73,6 @@ def check_settings(cfg: RunConfig, shared: str | os.PathLike[str] | None = None)
     if cfg.ensemble.mode == "train":
         _check_separate(split, set(split))
     if shared is not None or os.environ.get("HYDROINTERP_SHARED"):
-        from hydrointerp.shared import find_shared
-
         find_shared(shared)
 
 

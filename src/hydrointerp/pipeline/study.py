@@ -15,6 +15,7 @@ from hydrointerp.pipeline import model_stages as ms
 from hydrointerp.pipeline import output_stages as os_
 from hydrointerp.pipeline import preflight
 from hydrointerp.pipeline.runner import RunContext, Stage, run_stages
+from hydrointerp.scale import task_runner
 
 
 def _files(*names: str):
@@ -149,8 +150,6 @@ def run_study(
     processes
         Local Dask workers as processes (default) or threads.
     """
-    from hydrointerp.scale import task_runner
-
     overrides = {"workers": workers, "scheduler": scheduler}
     if isinstance(config, RunConfig):
         cfg = config.model_copy(update={k: v for k, v in overrides.items() if v is not None})

@@ -17,6 +17,7 @@ import numpy as np  # noqa: E402
 import xarray as xr  # noqa: E402
 
 from hydrointerp.atomic import atomic_path  # noqa: E402
+from hydrointerp.plots.maps import draw_province_borders  # noqa: E402
 
 
 def save(fig: plt.Figure, path: str | os.PathLike[str], dpi: int = 150) -> Path:
@@ -37,11 +38,7 @@ def extent(lat: np.ndarray, lon: np.ndarray) -> list[float]:
 
 
 def province_borders(ax: plt.Axes) -> None:
-    """Province borders from :mod:`hydrointerp.plots.maps`, when that module is present."""
-    try:
-        from hydrointerp.plots.maps import draw_province_borders
-    except ImportError:
-        return
+    """Province borders from :mod:`hydrointerp.plots.maps`."""
     xlim, ylim = ax.get_xlim(), ax.get_ylim()
     try:
         draw_province_borders(ax)

@@ -18,6 +18,7 @@ import os
 from functools import lru_cache
 from pathlib import Path
 
+import geopandas as gpd
 import matplotlib.pyplot as plt
 import numpy as np
 import xarray as xr
@@ -25,6 +26,7 @@ from matplotlib.axes import Axes
 from matplotlib.cm import ScalarMappable
 from matplotlib.colorbar import Colorbar
 from matplotlib.image import AxesImage
+from shapely.geometry import box
 
 from hydrointerp.errors import DataError, HydroInterpError
 from hydrointerp.shared import find_shared
@@ -153,8 +155,6 @@ def draw_gauges(
 
 @lru_cache(maxsize=2)
 def _borders(path: str) -> object:
-    import geopandas as gpd
-
     frame = gpd.read_file(path)
     if frame.crs is None:
         frame = frame.set_crs("EPSG:4326")  # the shared file is in lon/lat without a CRS tag
@@ -183,7 +183,6 @@ def draw_province_borders(
     path = root / BORDERS
     if not path.is_file():
         return False
-    from shapely.geometry import box
 
     (x0, x1), (y0, y1) = sorted(ax.get_xlim()), sorted(ax.get_ylim())
     lines = _borders(str(path)).clip(box(x0, y0, x1, y1))

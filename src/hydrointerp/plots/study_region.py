@@ -20,6 +20,7 @@ import xarray as xr  # noqa: E402
 from matplotlib.colors import LogNorm  # noqa: E402
 
 from hydrointerp.atomic import atomic_path  # noqa: E402
+from hydrointerp.plots.maps import draw_province_borders  # noqa: E402
 
 #: Regime colours of the Frontiers figures (METHODS.md section 6.0); plains for the virtual region.
 REGIME_COLOURS = {
@@ -92,11 +93,7 @@ def _background(ax: plt.Axes, region: xr.Dataset, shared: Path | None) -> None:
 
 
 def _province_borders(ax: plt.Axes, shared: Path | None) -> None:
-    """Province borders via ``plots.maps`` when available (the shared shapefile)."""
-    try:
-        from hydrointerp.plots.maps import draw_province_borders
-    except ImportError:
-        return
+    """Province borders via ``plots.maps`` (the shared shapefile)."""
     try:
         draw_province_borders(ax, shared=shared)
     except TypeError:

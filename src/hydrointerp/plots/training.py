@@ -15,6 +15,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import xarray as xr  # noqa: E402
+from matplotlib.patches import Patch
 from scipy.cluster.hierarchy import dendrogram, linkage  # noqa: E402
 
 from hydrointerp.atomic import atomic_path  # noqa: E402
@@ -160,7 +161,6 @@ def plot_nse_boxplots(
     ax.set_xticks([3 * k + 0.5 for k in range(len(names))], names, rotation=20)
     ax.set_ylabel("NSE (–)")
     ax.set_ylim(max(-1, ax.get_ylim()[0]), 1)
-    from matplotlib.patches import Patch
 
     ax.legend(
         handles=[

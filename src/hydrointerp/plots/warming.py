@@ -13,6 +13,7 @@ import numpy as np  # noqa: E402
 import xarray as xr  # noqa: E402
 
 from hydrointerp.atomic import atomic_path  # noqa: E402
+from hydrointerp.published import CLUSTER_NAMES, CLUSTERS  # noqa: E402
 
 COASTAL = 3
 
@@ -29,8 +30,6 @@ def save_figure(fig: plt.Figure, path: str | os.PathLike[str], dpi: int = 150) -
 
 def cluster_label(k: object) -> str:
     """Official cluster name of a label (falls back to ``cluster k``)."""
-    from hydrointerp.experiments.regimes import CLUSTER_NAMES
-
     try:
         return CLUSTER_NAMES[int(k)]
     except (ValueError, IndexError):
@@ -39,10 +38,8 @@ def cluster_label(k: object) -> str:
 
 def cluster_colour(k: object) -> tuple[float, float, float]:
     """Official cluster colour (METHODS.md section 3) or a tab10 colour."""
-    from hydrointerp.training.cluster import PUBLISHED_CLUSTERS
-
     try:
-        return tuple(c / 256 for c in PUBLISHED_CLUSTERS[int(k)][2])
+        return tuple(c / 256 for c in CLUSTERS[int(k)][2])
     except (KeyError, ValueError):
         return plt.get_cmap("tab10")(hash(str(k)) % 10)[:3]
 

@@ -16,10 +16,12 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import torch
 import xarray as xr
 
 from hydrointerp import __version__
 from hydrointerp.atomic import write_text
+from hydrointerp.fidelity.table import SUMMARY, headline, references
 from hydrointerp.report import html as h
 from hydrointerp.report.captions import (
     EXPERIMENT_FILES,
@@ -28,6 +30,7 @@ from hydrointerp.report.captions import (
     section_of,
 )
 from hydrointerp.report.published import published_section
+from hydrointerp.training.metrics import SUITE, split_column
 
 TEMPLATE = Path(__file__).with_name("template.html")
 
@@ -145,8 +148,6 @@ def skill_summary(run_dir: Path) -> pd.DataFrame:
 def suite_summary(run_dir: Path) -> pd.DataFrame:
     """Median over gauges of every metric of skill.csv: one row per metric (with its units),
     one column per model (``bulk``, ``fine``, ``lstm`` ...)."""
-    from hydrointerp.training.metrics import SUITE, split_column
-
     table = pd.read_csv(run_dir / "skill.csv", dtype={"station_id": str})
     cells: dict[tuple[str, str], float] = {}
     units: dict[str, str] = {}
@@ -234,7 +235,6 @@ def _fidelity_section(run_dir: Path, figures: list[Path], embed: bool) -> str:
     path = run_dir / "fidelity.csv"
     if not path.is_file():
         return h.section("fidelity", "Fidelity", h.note("fidelity.csv is missing.", missing=True))
-    from hydrointerp.fidelity.table import SUMMARY, headline, references
 
     table = pd.read_csv(path, keep_default_na=False, na_values=[""])
     main = headline(table)
@@ -278,8 +278,6 @@ def _fidelity_section(run_dir: Path, figures: list[Path], embed: bool) -> str:
 
 
 def _provenance_section(run_dir: Path, cfg: Any) -> str:
-    import torch
-
     versions = [
         ["hydrointerp", __version__],
         ["python", platform.python_version()],

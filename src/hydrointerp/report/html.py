@@ -8,6 +8,8 @@ import math
 from collections.abc import Sequence
 from pathlib import Path
 
+import numpy as np
+
 
 def esc(value: object) -> str:
     """HTML-escaped text."""
@@ -24,15 +26,10 @@ def fmt(value: object, digits: int = 3) -> str:
         if math.isnan(value):
             return "–"
         return f"{value:.{digits}g}" if abs(value) >= 1000 else f"{value:.{digits}f}"
-    try:
-        import numpy as np
-
-        if isinstance(value, np.integer):
-            return str(int(value))
-        if isinstance(value, np.floating):
-            return fmt(float(value), digits)
-    except ImportError:  # pragma: no cover
-        pass
+    if isinstance(value, np.integer):
+        return str(int(value))
+    if isinstance(value, np.floating):
+        return fmt(float(value), digits)
     return esc(value)
 
 

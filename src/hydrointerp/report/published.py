@@ -13,6 +13,9 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from hydrointerp.experiments.channels import rise_day, seasonal_dominance
+from hydrointerp.experiments.daily import pattern_contrast
+from hydrointerp.published import CLUSTER_NAMES, CLUSTER_SIZES, REGIME_COUNTS
 from hydrointerp.report import html as h
 
 #: Published values with their source in METHODS.md.
@@ -20,14 +23,19 @@ PUBLISHED = {
     "bulk_median_nse": (0.66, "§4, test 2011–2015, ensemble-mean NSE"),
     "fine_median_nse": (0.68, "§4 / HESS abstract, test 2011–2015"),
     "fine_share_above_08": (0.35, "HESS abstract, test 2011–2015"),
-    "cluster_sizes": ("52 / 62 / 34 / 12 / 39 / 27", "§3, Central … North-Eastern"),
-    "regimes": ("glacial 45 / nival 169 / pluvial 12", "§6.0, G > 1 %, Coastal = pluvial"),
+    "cluster_sizes": (
+        " / ".join(str(n) for n in CLUSTER_SIZES.values()),
+        "§3, Central … North-Eastern",
+    ),
+    "regimes": (
+        " / ".join(f"{r} {n}" for r, n in REGIME_COUNTS.items()),
+        "§6.0, G > 1 %, Coastal = pluvial",
+    ),
     "station_nse": (
         {"08ME023": 0.94, "08NN002": 0.87, "08HB002": 0.59},
         "§4 example stations, fine ensemble, test 2011–2015",
     ),
 }
-_ORDER = ["Central", "Southern", "Eastern", "Coastal", "North-Western", "North-Eastern"]
 
 
 def _skill(run: Path) -> pd.DataFrame | None:
@@ -73,7 +81,7 @@ def _structure_rows(run: Path) -> list[list[Any]]:
     cl = _clusters(run)
     if cl is not None and "cluster_name" in cl:
         sizes = cl["cluster_name"].value_counts()
-        ours = " / ".join(str(int(sizes.get(n, 0))) for n in _ORDER)
+        ours = " / ".join(str(int(sizes.get(n, 0))) for n in CLUSTER_NAMES)
         pub, src = PUBLISHED["cluster_sizes"]
         rows.append(["cluster sizes", pub, ours, src, "same Ward clustering: should match"])
         region = run / "region.nc"
@@ -161,7 +169,6 @@ def _daily_rows(run: Path) -> list[list[Any]]:
     ds = _exp(run, "sensitivity_daily")
     if ds is None or "pattern_map" not in ds:
         return []
-    from hydrointerp.experiments.daily import pattern_contrast
 
     contrast = pattern_contrast(ds)
     high, low = contrast.sel(flow_pattern="high_flow"), contrast.sel(flow_pattern="low_flow")
@@ -206,7 +213,6 @@ def _channel_rows(run: Path) -> list[list[Any]]:
     ds = _exp(run, "channel_importance")
     if ds is None or "s_temperature" not in ds:
         return []
-    from hydrointerp.experiments.channels import rise_day, seasonal_dominance
 
     dom = seasonal_dominance(ds)
     regime = pd.Series(ds["group_regime"].values, index=ds["group"].values).str.lower()

@@ -11,23 +11,16 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import xarray as xr
+from matplotlib import colormaps
+from matplotlib.colors import to_hex
 from sklearn.cluster import AgglomerativeClustering
 
 from hydrointerp.errors import DataError
+from hydrointerp.published import CLUSTERS as PUBLISHED_CLUSTERS
 
 N_SEASON = 365
 N_LAT = 182
 N_LON = 183
-
-#: Official clusters of the published study: label -> (name, size, RGB colour / 256).
-PUBLISHED_CLUSTERS: dict[int, tuple[str, int, tuple[int, int, int]]] = {
-    0: ("Central", 52, (241, 135, 1)),
-    1: ("Southern", 62, (205, 223, 160)),
-    2: ("Eastern", 34, (159, 222, 249)),
-    3: ("Coastal", 12, (233, 134, 207)),
-    4: ("North-Western", 39, (21, 96, 121)),
-    5: ("North-Eastern", 27, (100, 23, 35)),
-}
 
 
 def seasonal_flow(region: xr.Dataset, years: tuple[int, int] | None = None) -> xr.DataArray:
@@ -165,9 +158,6 @@ def cluster_stations(
 
 
 def _tab_colour(k: int) -> str:
-    from matplotlib import colormaps
-    from matplotlib.colors import to_hex
-
     return to_hex(colormaps["tab10"](k % 10))
 
 

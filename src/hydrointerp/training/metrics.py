@@ -20,6 +20,7 @@ import numpy as np
 import xarray as xr
 
 from hydrointerp.atomic import write_netcdf, write_text
+from hydrointerp.training import signatures as sig
 
 
 def _paired(obs: xr.DataArray, pred: xr.DataArray, dim: str) -> tuple[xr.DataArray, xr.DataArray]:
@@ -132,8 +133,6 @@ def suite(obs: xr.DataArray, pred: xr.DataArray, dim: str = "time") -> xr.Datase
     (NaN-aware: each score uses the days where both series are present). Units follow
     ``obs.attrs["units"]`` (``"1"`` when absent, e.g. normalised flows).
     """
-    from hydrointerp.training import signatures as sig
-
     o, p = _paired(obs, pred, dim)
     parts = kge(o, p, dim)
     ds = xr.Dataset({"kge": parts["kge"], "nse": nse(o, p, dim)})

@@ -19,9 +19,13 @@ import xarray as xr
 
 from hydrointerp.atomic import write_text
 from hydrointerp.data import region as region_io
+from hydrointerp.data.mini import read_flowseason, read_mini
+from hydrointerp.data.virtual import generate_region
+from hydrointerp.data.virtual_config import VirtualRegionConfig
 from hydrointerp.data.windows import Normaliser, Windows, WindowSpec, make_windows
 from hydrointerp.errors import ConfigError, DataError
 from hydrointerp.models.ensemble import Ensemble
+from hydrointerp.plots import training as plots
 from hydrointerp.training.cluster import (
     cluster_features,
     cluster_stations,
@@ -48,17 +52,12 @@ class TrainResult:
 def load_region(data: str, virtual: dict | None = None) -> xr.Dataset:
     """``"virtual"`` (simulated with ``virtual`` settings), ``"mini"`` or a region.nc path."""
     if data == "virtual":
-        from hydrointerp.data.virtual import generate_region
-        from hydrointerp.data.virtual_config import VirtualRegionConfig
-
         try:
             cfg = VirtualRegionConfig(**(virtual or {}))
         except ValueError as exc:
             raise ConfigError(f"invalid virtual region settings: {exc}") from exc
         return generate_region(cfg)
     if data == "mini":
-        from hydrointerp.data.mini import read_mini
-
         return read_mini(basin_masks=False)
     return region_io.load(data)
 
@@ -135,8 +134,6 @@ def run_training(
     cfg: RunConfig, run_dir: str | os.PathLike[str], region: xr.Dataset | None = None
 ) -> TrainResult:
     """Train the configured ensemble (and fine-tunes), evaluate on the test years, draw figures."""
-    from hydrointerp.plots import training as plots
-
     out = Path(run_dir)
     out.mkdir(parents=True, exist_ok=True)
     region = load_region(cfg.data, cfg.virtual) if region is None else region
@@ -183,8 +180,6 @@ def clustering_inputs(
     src = str(source)
     p = Path(src)
     if src != "virtual" and p.is_dir():
-        from hydrointerp.data.mini import read_flowseason, read_mini
-
         fs = read_flowseason(p)
         mini = read_mini(p, basin_masks=False)
         return fs, mini["station_lat"].values, mini["station_lon"].values
@@ -196,8 +191,6 @@ def run_clustering(
     source: str | os.PathLike[str], n_clusters: int, out_csv: str | os.PathLike[str]
 ) -> xr.DataArray:
     """Cluster stations and write ``out_csv`` plus dendrogram and pattern figures beside it."""
-    from hydrointerp.plots import training as plots
-
     fs, lat, lon = clustering_inputs(source)
     clusters = cluster_stations(fs, lat, lon, n_clusters)
     out = Path(out_csv)
