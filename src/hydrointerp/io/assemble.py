@@ -17,7 +17,7 @@ import pandas as pd
 import xarray as xr
 from tqdm.auto import tqdm
 
-from hydrointerp.data.region import make_region, save
+from hydrointerp.data.region import glacier_classes, make_region, save
 from hydrointerp.errors import ConfigError, DataError
 from hydrointerp.io.build_config import (
     BuildConfig,
@@ -27,14 +27,10 @@ from hydrointerp.io.build_config import (
 )
 from hydrointerp.io.era5 import read_era5
 from hydrointerp.io.era5_checks import check_precip_units
+from hydrointerp.io.files import reading
 from hydrointerp.io.flow import select_stations
 from hydrointerp.io.geo import basin_masks, read_outlines
-from hydrointerp.io.glaciers import (
-    glacier_classes,
-    glacier_fraction,
-    read_glacier_fraction_table,
-    read_glaciers,
-)
+from hydrointerp.io.glaciers import glacier_fraction, read_glacier_fraction_table, read_glaciers
 from hydrointerp.io.grid import Grid
 from hydrointerp.io.hydat import read_hydat
 from hydrointerp.io.wsc import read_wsc_csv
@@ -79,10 +75,8 @@ def _candidate_table(settings: StationSettings, base: Path) -> pd.DataFrame:
     frames = []
     if settings.file:
         path = Path(resolve_path(base, settings.file))
-        try:
+        with reading(path, "CSV"):
             table = pd.read_csv(path, dtype=str, skipinitialspace=True, encoding="latin-1")
-        except Exception as exc:  # noqa: BLE001
-            raise DataError(f"cannot read CSV ({exc})", source=str(path)) from exc
         table.columns = [str(c).strip() for c in table.columns]
         if settings.id_column not in table.columns:
             raise DataError(

@@ -39,7 +39,7 @@ from hydrointerp.errors import DataError
 from hydrointerp.io.era5_checks import check_ranges, checked, file_spans
 from hydrointerp.io.era5_days import RECIPES, STEP, Recipe, daily_weather
 from hydrointerp.io.era5_units import precip_mm_per_step, temperature_k
-from hydrointerp.io.files import expand_paths
+from hydrointerp.io.files import existing, expand_paths, reading
 from hydrointerp.io.grid import Grid
 from hydrointerp.io.regrid import crop, regrid
 
@@ -62,22 +62,13 @@ _LON_NAMES = ("longitude", "lon")
 
 
 def _open_one(path: Path, chunks: dict[str, int]) -> xr.Dataset:
-    if not path.is_file():
-        raise DataError("file not found", source=str(path), variable="ERA5")
-    try:
+    existing(path, "ERA5")
+    with reading(path, "NetCDF", what="ERA5", expected="a NetCDF file", found="unreadable bytes"):
         ds = xr.open_dataset(path, chunks={})
         time_chunks = {k: v for k, v in chunks.items() if k in ds.dims}
         if "time" in chunks and "valid_time" in ds.dims:
             time_chunks.setdefault("valid_time", chunks["time"])
         return ds.chunk(time_chunks) if time_chunks else ds
-    except Exception as exc:  # noqa: BLE001 - any reader failure is a bad file for the user
-        raise DataError(
-            f"cannot read NetCDF ({type(exc).__name__}: {exc})",
-            source=str(path),
-            variable="ERA5",
-            expected="a NetCDF file",
-            found="unreadable bytes",
-        ) from exc
 
 
 def _find(ds: xr.Dataset, quantity: str) -> str | None:

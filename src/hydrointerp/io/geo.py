@@ -18,7 +18,6 @@ from __future__ import annotations
 import os
 import warnings
 from collections.abc import Sequence
-from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
@@ -27,6 +26,7 @@ import xarray as xr
 from scipy.spatial import cKDTree
 
 from hydrointerp.errors import DataError
+from hydrointerp.io.files import existing, reading
 from hydrointerp.io.grid import Grid
 
 ID_COLUMNS: tuple[str, ...] = ("station_id", "StationNum", "Station", "STATION_NUMBER", "id")
@@ -62,19 +62,15 @@ def read_outlines(
     DataError
         Unreadable file, no id column, no CRS, or duplicate ids.
     """
-    path = Path(path)
-    if not path.exists():
-        raise DataError("file not found", source=str(path), variable="basin outlines")
-    try:
+    path = existing(path, "basin outlines", folder=True)
+    with reading(
+        path,
+        "vector file",
+        what="basin outlines",
+        expected="a GeoPackage, shapefile, GeoJSON or FileGDB",
+        found=path.suffix or "no extension",
+    ):
         gdf = gpd.read_file(path, layer=layer) if layer else gpd.read_file(path)
-    except Exception as exc:  # noqa: BLE001 - any reader failure is a bad file for the user
-        raise DataError(
-            f"cannot read vector file ({type(exc).__name__}: {exc})",
-            source=str(path),
-            variable="basin outlines",
-            expected="a GeoPackage, shapefile, GeoJSON or FileGDB",
-            found=path.suffix or "no extension",
-        ) from exc
     column = id_column or next((c for c in ID_COLUMNS if c in gdf.columns), None)
     if column is None or column not in gdf.columns:
         raise DataError(

@@ -5,8 +5,9 @@
 * :func:`glacier_fraction` - the area of glaciers whose centroid lies in the basin over the
   drainage area (0 without an outline);
 * :func:`read_glacier_fraction_table` - fractions given per station in a CSV table;
-* :func:`glacier_cell_area` - glacier area per grid cell by centroid;
-* :func:`glacier_classes` - station counts in the published classes :data:`GLACIER_CLASSES`.
+* :func:`glacier_cell_area` - glacier area per grid cell by centroid.
+
+The published glacier classes are :data:`hydrointerp.data.region.GLACIER_CLASSES`.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import shapely
 import xarray as xr
 
 from hydrointerp.errors import DataError
+from hydrointerp.io.files import existing, reading
 from hydrointerp.io.geo import geometry_of, outline_index
 from hydrointerp.io.grid import Grid
 
@@ -29,13 +31,6 @@ RGI_COLUMNS: dict[str, tuple[str, str, str]] = {
     "RGI 6.0": ("CenLon", "CenLat", "Area"),
     "RGI 7.0": ("cenlon", "cenlat", "area_km2"),
 }
-#: The published glacier classes (METHODS.md 1.5): name, lower bound (exclusive), upper (inclusive).
-GLACIER_CLASSES: tuple[tuple[str, float, float], ...] = (
-    ("G = 0", -np.inf, 0.0),
-    ("0 < G <= 1 %", 0.0, 0.01),
-    ("1 % < G <= 10 %", 0.01, 0.10),
-    ("G > 10 %", 0.10, np.inf),
-)
 
 
 def read_glaciers(path: str | os.PathLike[str], layer: str | None = None) -> pd.DataFrame:
@@ -51,22 +46,18 @@ def read_glaciers(path: str | os.PathLike[str], layer: str | None = None) -> pd.
     DataError
         Unreadable file or neither RGI column set present.
     """
-    path = Path(path)
-    if not path.exists():
-        raise DataError("file not found", source=str(path), variable="glaciers")
-    try:
+    path = existing(path, "glaciers", folder=True)
+    with reading(
+        path,
+        "glacier file",
+        what="glaciers",
+        expected="an RGI shapefile/GeoPackage or CSV table",
+        found=path.suffix,
+    ):
         if path.suffix.lower() == ".csv":
             table = pd.read_csv(path)
         else:
             table = gpd.read_file(path, layer=layer) if layer else gpd.read_file(path)
-    except Exception as exc:  # noqa: BLE001 - any reader failure is a bad file for the user
-        raise DataError(
-            f"cannot read glacier file ({type(exc).__name__}: {exc})",
-            source=str(path),
-            variable="glaciers",
-            expected="an RGI shapefile/GeoPackage or CSV table",
-            found=path.suffix,
-        ) from exc
     return _rgi_table(table, str(path))
 
 
@@ -148,10 +139,8 @@ def read_glacier_fraction_table(
 ) -> pd.Series:
     """Glacier fraction per station from a CSV table (e.g. ``station_glacier_226.csv``)."""
     path = Path(path)
-    try:
+    with reading(path, "CSV"):
         table = pd.read_csv(path, dtype={id_column: str})
-    except Exception as exc:  # noqa: BLE001
-        raise DataError(f"cannot read CSV ({exc})", source=str(path)) from exc
     for col in (id_column, value_column):
         if col not in table.columns:
             raise DataError(
@@ -193,9 +182,3 @@ def glacier_cell_area(glaciers: pd.DataFrame, grid: Grid | None = None) -> xr.Da
         name="glacier_area",
         attrs={"units": "km2", "long_name": "glacier area by centroid cell (RGI)"},
     )
-
-
-def glacier_classes(values: np.ndarray) -> dict[str, int]:
-    """Counts per glacier class (METHODS.md 1.5): G = 0, 0-1 %, 1-10 %, > 10 %."""
-    values = np.asarray(values, dtype=float)
-    return {name: int(((values > lo) & (values <= hi)).sum()) for name, lo, hi in GLACIER_CLASSES}
