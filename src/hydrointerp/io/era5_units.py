@@ -41,10 +41,8 @@ def _canon_unit(unit: str) -> str:
 def temperature_k(da: xr.DataArray, source: str, variable: str) -> xr.DataArray:
     """Temperature in K (float32) from K or degC as its ``units`` attribute says.
 
-    Raises
-    ------
-    DataError
-        Unknown or missing ``units``, naming ``source`` and ``variable``.
+    A ``units`` attribute that is neither (or none) is a DataError naming ``source`` and
+    ``variable``.
     """
     unit = str(da.attrs.get("units", ""))
     if _canon_unit(unit) not in _TEMP_OFFSET:
@@ -63,10 +61,8 @@ def precip_mm_per_step(
 ) -> xr.DataArray:
     """Precipitation as mm per time step (amounts as stored, rates times the step).
 
-    Raises
-    ------
-    DataError
-        Unknown or missing ``units``, naming ``source`` and ``variable``.
+    ``step`` is the file's time step. A ``units`` attribute that is neither a known amount nor
+    a known rate (or none) is a DataError naming ``source`` and ``variable``.
     """
     unit = str(da.attrs.get("units", ""))
     canon = _canon_unit(unit)

@@ -18,6 +18,7 @@ from __future__ import annotations
 import os
 import warnings
 from collections.abc import Sequence
+from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
@@ -62,15 +63,8 @@ def read_outlines(
     DataError
         Unreadable file, no id column, no CRS, or duplicate ids.
     """
-    path = existing(path, "basin outlines", folder=True)
-    with reading(
-        path,
-        "vector file",
-        what="basin outlines",
-        expected="a GeoPackage, shapefile, GeoJSON or FileGDB",
-        found=path.suffix or "no extension",
-    ):
-        gdf = gpd.read_file(path, layer=layer) if layer else gpd.read_file(path)
+    path = Path(path)
+    gdf = read_vector(path, "basin outlines", layer)
     column = id_column or next((c for c in ID_COLUMNS if c in gdf.columns), None)
     if column is None or column not in gdf.columns:
         raise DataError(
@@ -102,6 +96,23 @@ def read_outlines(
     out.index.name = "station_id"
     out.attrs["source"] = str(path)
     return out
+
+
+def read_vector(
+    path: str | os.PathLike[str],
+    what: str,
+    layer: str | None = None,
+    expected: str = "a GeoPackage, shapefile, GeoJSON or FileGDB",
+) -> gpd.GeoDataFrame:
+    """Any vector file (or FileGDB folder) geopandas reads; a DataError naming it otherwise.
+
+    ``what`` the file holds and the format ``expected`` are named in the error.
+    """
+    path = existing(path, what, folder=True)
+    with reading(
+        path, "vector file", what=what, expected=expected, found=path.suffix or "no extension"
+    ):
+        return gpd.read_file(path, layer=layer) if layer else gpd.read_file(path)
 
 
 def outline_index(outlines: gpd.GeoDataFrame, id_column: str | None) -> gpd.GeoDataFrame:

@@ -24,7 +24,7 @@ import xarray as xr
 
 from hydrointerp.errors import DataError
 from hydrointerp.io.files import existing, reading
-from hydrointerp.io.geo import geometry_of, outline_index
+from hydrointerp.io.geo import geometry_of, outline_index, read_vector
 from hydrointerp.io.grid import Grid
 
 RGI_COLUMNS: dict[str, tuple[str, str, str]] = {
@@ -46,18 +46,12 @@ def read_glaciers(path: str | os.PathLike[str], layer: str | None = None) -> pd.
     DataError
         Unreadable file or neither RGI column set present.
     """
-    path = existing(path, "glaciers", folder=True)
-    with reading(
-        path,
-        "glacier file",
-        what="glaciers",
-        expected="an RGI shapefile/GeoPackage or CSV table",
-        found=path.suffix,
-    ):
-        if path.suffix.lower() == ".csv":
+    path = Path(path)
+    if path.suffix.lower() == ".csv":
+        with reading(existing(path, "glaciers"), "CSV", what="glaciers", expected="an RGI table"):
             table = pd.read_csv(path)
-        else:
-            table = gpd.read_file(path, layer=layer) if layer else gpd.read_file(path)
+    else:
+        table = read_vector(path, "glaciers", layer, "an RGI shapefile/GeoPackage or CSV table")
     return _rgi_table(table, str(path))
 
 

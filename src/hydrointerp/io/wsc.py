@@ -107,25 +107,19 @@ def _parse_dates(values: pd.Series, path: Path, trailing_ok: bool) -> pd.Series:
 def _numeric(values: pd.Series, path: Path, variable: str) -> np.ndarray:
     text = values.astype(str).str.strip().replace({"": np.nan, "nan": np.nan, "NaN": np.nan})
     numbers = pd.to_numeric(text, errors="coerce")
-    bad = numbers.isna() & text.notna()
-    if bad.any():
-        row = int(np.flatnonzero(bad.to_numpy())[0])
-        raise DataError(
-            "non-numeric flow value",
-            source=str(path),
-            variable=variable,
-            expected="a number or empty",
-            found=f"row {row + 2}: {values.iloc[row]!r}",
-        )
-    if (numbers < 0).any():
-        row = int(np.flatnonzero((numbers < 0).to_numpy())[0])
-        raise DataError(
-            "negative discharge",
-            source=str(path),
-            variable=variable,
-            expected=">= 0 m3/s",
-            found=f"row {row + 2}: {values.iloc[row]!r}",
-        )
+    for bad, problem, expected in (
+        (numbers.isna() & text.notna(), "non-numeric flow value", "a number or empty"),
+        (numbers < 0, "negative discharge", ">= 0 m3/s"),
+    ):
+        if bad.any():
+            row = int(np.flatnonzero(bad.to_numpy())[0])
+            raise DataError(
+                problem,
+                source=str(path),
+                variable=variable,
+                expected=expected,
+                found=f"row {row + 2}: {values.iloc[row]!r}",  # row 1 is the header
+            )
     return numbers.to_numpy(dtype=np.float64)
 
 
