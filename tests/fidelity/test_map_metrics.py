@@ -11,7 +11,8 @@ from hydrointerp.errors import DataError
 from hydrointerp.experiments.heat_map import run_masks
 from hydrointerp.fidelity import explainers as ex
 from hydrointerp.fidelity import metrics as mt
-from hydrointerp.fidelity.scorers import _map_metrics, _truth_map
+from hydrointerp.fidelity.bundle import truth_sensitivity
+from hydrointerp.fidelity.map_scores import _map_metrics
 
 BROKEN = ("shuffled", "constant", "distance_to_centre", "other_station", "same_mask_random")
 
@@ -28,7 +29,7 @@ def _suite(truth_name: str, sim_a, fid_region, contribution):  # noqa: ANN001, A
     basin = fid_region["basin_mask"]
     if truth_name == "contribution":
         return _map_metrics("contribution", contribution["contribution_magnitude"], basin)
-    return _map_metrics(truth_name, _truth_map(sim_a), basin)
+    return _map_metrics(truth_name, truth_sensitivity(sim_a), basin)
 
 
 @pytest.mark.parametrize(
@@ -56,7 +57,7 @@ def test_metric_ranks_faithful_map_above_every_broken_one(
 
 
 def test_scores_pair_labels_not_positions(sim_a, sim_b) -> None:
-    truth = _truth_map(sim_a)
+    truth = truth_sensitivity(sim_a)
     maps = sim_b["sensitivity"]
     ref = mt.support_spearman(maps, truth)
     reordered = truth.transpose("lon", "station", "lat").isel(station=slice(None, None, -1))
@@ -64,14 +65,14 @@ def test_scores_pair_labels_not_positions(sim_a, sim_b) -> None:
 
 
 def test_constant_map_carries_no_information(sim_a) -> None:
-    truth = _truth_map(sim_a)
+    truth = truth_sensitivity(sim_a)
     const = ex.constant(truth)
     assert float(abs(mt.support_pearson(const, truth)).max()) == 0.0
     assert np.allclose(mt.detection_auc(const, truth > 0.5 * truth.max(("lat", "lon"))), 0.5)
 
 
 def test_maps_on_other_grids_are_refused(sim_a) -> None:
-    truth = _truth_map(sim_a)
+    truth = truth_sensitivity(sim_a)
     shifted = truth.assign_coords(lat=truth["lat"] + 0.75)
     with pytest.raises(DataError, match="different grids"):
         mt.check_same_grid(shifted, truth, "heat_map")

@@ -32,7 +32,7 @@ from hydrointerp.experiments.warming import (
     shifted_frames,
     target_index,
 )
-from hydrointerp.fidelity.scorers import score_august
+from hydrointerp.fidelity.curve_scores import score_august
 from hydrointerp.plots.august import plot_august
 from hydrointerp.predictor import Predictor
 

@@ -41,7 +41,7 @@ from hydrointerp.experiments.inputs import ExperimentInputs
 #: evaluation days the pipeline and the CLI load when ``n_targets`` is not set
 DEFAULT_TARGETS = 365
 
-#: A fidelity scorer: the files of one experiment in a run (a ``fidelity.scorers`` Bundle)
+#: A fidelity scorer: the files of one experiment in a run (a ``fidelity.bundle.Bundle``)
 #: -> score rows.
 Scorer = Callable[[Any], list[Any]]
 

@@ -39,7 +39,7 @@ from hydrointerp.experiments.warming import (
     raw_temperature,
 )
 from hydrointerp.fidelity.decoding import decoding_from_inputs
-from hydrointerp.fidelity.scorers import score_cell_states, score_decoding
+from hydrointerp.fidelity.state_scores import score_cell_states, score_decoding
 from hydrointerp.models.cnn_lstm import CNNLSTM
 from hydrointerp.plots.cell_states import plot_cell_state_panels
 

@@ -23,7 +23,7 @@ from hydrointerp.experiments.inputs import ExperimentInputs
 from hydrointerp.experiments.map_experiment import MapExperiment
 from hydrointerp.experiments.perturbation import Perturbation
 from hydrointerp.experiments.regimes import group_order
-from hydrointerp.fidelity.scorers import score_channels
+from hydrointerp.fidelity.curve_scores import score_channels
 from hydrointerp.plots.channels import plot_channel_sensitivity
 
 

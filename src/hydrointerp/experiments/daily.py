@@ -29,7 +29,7 @@ from hydrointerp.experiments.inputs import ExperimentInputs
 from hydrointerp.experiments.map_experiment import MapExperiment
 from hydrointerp.experiments.metrics_spatial import halfmax_area, ks_in_far, zscore_map
 from hydrointerp.experiments.perturbation import Perturbation
-from hydrointerp.fidelity.scorers import score_daily
+from hydrointerp.fidelity.map_scores import score_daily
 from hydrointerp.plots.daily import plot_daily_gifs, plot_pattern_maps
 
 PATTERN_RULES = ("location", "flow_threshold")

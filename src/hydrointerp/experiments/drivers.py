@@ -25,7 +25,7 @@ from hydrointerp.errors import DataError
 from hydrointerp.experiments.base import Experiment, Figure
 from hydrointerp.experiments.inputs import ExperimentInputs
 from hydrointerp.experiments.warming import target_index
-from hydrointerp.fidelity.scorers import score_drivers
+from hydrointerp.fidelity.curve_scores import score_drivers
 from hydrointerp.plots.drivers import plot_driver_boxes, plot_summer_tmax_vs_glacier
 from hydrointerp.predictor import Predictor
 

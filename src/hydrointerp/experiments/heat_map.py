@@ -39,7 +39,8 @@ from hydrointerp.experiments.map_experiment import MAP_CONTROLS, MapExperiment
 from hydrointerp.experiments.masks import MaskSet
 from hydrointerp.experiments.metrics_spatial import halfmax_area, ks_in_far, zscore_map
 from hydrointerp.experiments.perturbation import Perturbation, draw_pass
-from hydrointerp.fidelity.scorers import Bundle, score_heat_map
+from hydrointerp.fidelity.bundle import Bundle
+from hydrointerp.fidelity.map_scores import score_heat_map
 from hydrointerp.plots.heat_map import plot_cluster_heat_maps
 
 

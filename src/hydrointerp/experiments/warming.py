@@ -26,7 +26,7 @@ from tqdm.auto import tqdm
 from hydrointerp.errors import DataError
 from hydrointerp.experiments.base import Experiment, Figure
 from hydrointerp.experiments.inputs import ExperimentInputs
-from hydrointerp.fidelity.scorers import score_warming
+from hydrointerp.fidelity.curve_scores import score_warming
 from hydrointerp.plots.warming import plot_freshet_tracking, plot_freshet_vs_freezing
 from hydrointerp.predictor import Predictor
 

@@ -21,7 +21,7 @@ from hydrointerp.errors import DataError
 from hydrointerp.experiments.attribution_methods import METHODS, result_name
 from hydrointerp.experiments.base import Scorer
 from hydrointerp.experiments.catalog import registry
-from hydrointerp.fidelity.scorers import Bundle
+from hydrointerp.fidelity.bundle import Bundle
 from hydrointerp.fidelity.skill import COLUMNS, verdict
 
 
