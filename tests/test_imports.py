@@ -14,26 +14,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1] / "src" / "hydrointerp"
 
-#: Files whose function-local hydrointerp imports stay for now: being rewritten for issue 14
-#: (the experiment registry, its CLI and pipeline stages), or a lazy re-export kept only until
-#: that rewrite switches its import.
+#: Files whose function-local hydrointerp imports stay for now, with the reason.
 LOCAL_IMPORTS_ALLOWED = {
-    "pipeline/experiment_stages.py": "rewritten by the issue-14 lead",
-    "cli/experiment_cmds.py": "rewritten by the issue-14 lead",
-    "cli/interp_cmds.py": "rewritten by the issue-14 lead",
-    "experiments/heat_map.py": "rewritten by the issue-14 lead",
-    "experiments/daily.py": "rewritten by the issue-14 lead",
-    "experiments/channels.py": "rewritten by the issue-14 lead",
-    "experiments/warming.py": "rewritten by the issue-14 lead",
-    "experiments/august.py": "rewritten by the issue-14 lead",
-    "experiments/drivers.py": "rewritten by the issue-14 lead",
-    "experiments/cell_states.py": "rewritten by the issue-14 lead",
-    "fidelity/scorers.py": "rewritten by the issue-14 lead",
-    "fidelity/table.py": "rewritten by the issue-14 lead",
-    "report/captions.py": "rewritten by the issue-14 lead",
     "experiments/inputs.py": "temporary load_inputs re-export until the CLI imports cli.resolve",
-    "experiments/record_attribution.py": "the perturbation method reads Experiment 1 (a cycle"
-    " through the attribution registry until the lead's Perturbation block lives below both)",
 }
 
 

@@ -7,9 +7,10 @@ import pandas as pd
 import pytest
 import xarray as xr
 
-from hydrointerp.experiments.cell_states import record_cell_states
+from hydrointerp.experiments.lstm_states import record_cell_states
+from hydrointerp.fidelity.bundle import Bundle
 from hydrointerp.fidelity.decoding import _cv_r2, yearly_states
-from hydrointerp.fidelity.scorers import Bundle, score_decoding
+from hydrointerp.fidelity.state_scores import score_decoding
 
 from .conftest import untrained_network
 

@@ -8,10 +8,11 @@ import pytest
 import xarray as xr
 
 from hydrointerp.errors import DataError
+from hydrointerp.experiments.heat_map import run_masks
 from hydrointerp.fidelity import explainers as ex
 from hydrointerp.fidelity import metrics as mt
-from hydrointerp.fidelity.scorers import _map_metrics, _truth_map
-from hydrointerp.fidelity.table import run_masks
+from hydrointerp.fidelity.bundle import truth_sensitivity
+from hydrointerp.fidelity.map_scores import _map_metrics
 
 BROKEN = ("shuffled", "constant", "distance_to_centre", "other_station", "same_mask_random")
 
@@ -28,7 +29,7 @@ def _suite(truth_name: str, sim_a, fid_region, contribution):  # noqa: ANN001, A
     basin = fid_region["basin_mask"]
     if truth_name == "contribution":
         return _map_metrics("contribution", contribution["contribution_magnitude"], basin)
-    return _map_metrics(truth_name, _truth_map(sim_a), basin)
+    return _map_metrics(truth_name, truth_sensitivity(sim_a), basin)
 
 
 @pytest.mark.parametrize(
@@ -56,7 +57,7 @@ def test_metric_ranks_faithful_map_above_every_broken_one(
 
 
 def test_scores_pair_labels_not_positions(sim_a, sim_b) -> None:
-    truth = _truth_map(sim_a)
+    truth = truth_sensitivity(sim_a)
     maps = sim_b["sensitivity"]
     ref = mt.support_spearman(maps, truth)
     reordered = truth.transpose("lon", "station", "lat").isel(station=slice(None, None, -1))
@@ -64,14 +65,14 @@ def test_scores_pair_labels_not_positions(sim_a, sim_b) -> None:
 
 
 def test_constant_map_carries_no_information(sim_a) -> None:
-    truth = _truth_map(sim_a)
+    truth = truth_sensitivity(sim_a)
     const = ex.constant(truth)
     assert float(abs(mt.support_pearson(const, truth)).max()) == 0.0
     assert np.allclose(mt.detection_auc(const, truth > 0.5 * truth.max(("lat", "lon"))), 0.5)
 
 
 def test_maps_on_other_grids_are_refused(sim_a) -> None:
-    truth = _truth_map(sim_a)
+    truth = truth_sensitivity(sim_a)
     shifted = truth.assign_coords(lat=truth["lat"] + 0.75)
     with pytest.raises(DataError, match="different grids"):
         mt.check_same_grid(shifted, truth, "heat_map")
@@ -83,3 +84,22 @@ def test_support_covers_a_one_cell_basin_and_its_halo(sim_a, contribution) -> No
     halo = mt.support(mag, halo=2).sum(("lat", "lon"))
     assert int(core.min()) >= 1 and bool((halo > core).all())
     assert int(halo.max()) <= int(core.max()) * 25
+
+
+def test_sign_agreement_pairs_entries_whatever_the_dimension_order() -> None:
+    # the defect of the old experiments/fidelity.py: entries compared after xr.align without
+    # one dimension order; a reordered, reversed copy of the truth must score exactly the same
+    rng = np.random.default_rng(0)
+    dims = ("station", "season", "lag")
+    coords = {"station": [f"S{i}" for i in range(5)], "season": list("ABCD"), "lag": [0, 1, 2]}
+    truth = xr.DataArray(rng.normal(size=(5, 4, 3)), dims=dims, coords=coords)
+    values = truth + rng.normal(scale=0.8, size=truth.shape)
+    sig = abs(truth) > 0.5
+    ref = mt.weighted_sign_agreement(values, truth, sig, ["season", "lag"])
+    flipped = truth.transpose("lag", "station", "season").isel(station=slice(None, None, -1))
+    sig_flipped = sig.transpose("season", "lag", "station")
+    got = mt.weighted_sign_agreement(values, flipped, sig_flipped, ["season", "lag"])
+    np.testing.assert_allclose(got.sel(station=ref.station), ref, rtol=0, atol=0)
+    assert 0.5 < float(ref.mean()) < 1.0  # informative, not perfect
+    err = mt.absolute_error(values, flipped).transpose(*dims)
+    np.testing.assert_allclose(err, abs(values - truth), atol=1e-12)

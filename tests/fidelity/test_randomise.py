@@ -6,8 +6,9 @@ import pytest
 import torch
 
 from hydrointerp.errors import DataError
+from hydrointerp.fidelity.bundle import Bundle
+from hydrointerp.fidelity.map_scores import score_heat_map
 from hydrointerp.fidelity.randomise import CASCADE, randomised
-from hydrointerp.fidelity.scorers import Bundle, score_heat_map
 
 from .conftest import untrained_network
 

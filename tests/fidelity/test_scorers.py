@@ -9,38 +9,38 @@ import xarray as xr
 
 from hydrointerp.fidelity import explainers as ex
 from hydrointerp.fidelity import metrics as mt
-from hydrointerp.fidelity.scorers import (
-    Bundle,
-    _masked_spearman,
-    cluster_support,
-    cohen_kappa,
-    daily_anomaly,
+from hydrointerp.fidelity.bundle import Bundle
+from hydrointerp.fidelity.curve_scores import (
     log_tp_curve,
     log_tp_ratio,
     score_august,
     score_channels,
-    score_daily,
     score_drivers,
+)
+from hydrointerp.fidelity.map_scores import (
+    _masked_spearman,
+    cluster_support,
+    cohen_kappa,
+    daily_anomaly,
+    score_daily,
     seasonal_label_prior,
 )
 
 
 def _daily(inputs, seed: int) -> xr.Dataset:  # noqa: ANN001
-    from hydrointerp.experiments.daily import DailySettings, sensitivity_daily
+    from hydrointerp.experiments.catalog import DailyMaps, Perturbation
 
-    s = DailySettings(
-        iters_one_pass=40, iters_total=80, tol=0.0, seed=seed, pattern_rule="flow_threshold"
-    )
-    return sensitivity_daily(inputs, s, progress=False)
+    p = Perturbation(iters_one_pass=40, iters_total=80, tol=0.0, seed=seed)
+    return DailyMaps(perturbation=p, pattern_rule="flow_threshold")(inputs)
 
 
 def _channels(inputs, seed: int) -> xr.Dataset:  # noqa: ANN001
-    from hydrointerp.experiments.channels import ChannelSettings, channel_importance
+    from hydrointerp.experiments.catalog import ChannelImportance, Perturbation
 
     # the pixel-maximum curves need more masks than the maps: at 80 two simulator runs agree
     # on the seasonal course only to r = 0.45, at 240 to r = 0.999 (docs/fidelity.md)
-    s = ChannelSettings(iters_one_pass=40, iters_total=240, tol=0.0, seed=seed)
-    return channel_importance(inputs, s, progress=False)
+    p = Perturbation(iters_one_pass=40, iters_total=240, tol=0.0, seed=seed)
+    return ChannelImportance(perturbation=p)(inputs)
 
 
 @pytest.fixture(scope="module")
@@ -207,7 +207,7 @@ def test_pattern_scores_reject_priors_and_other_clusters(daily_runs) -> None:
 
 
 def test_cell_state_pattern_score_rejects_the_august_cosine(fid_region) -> None:
-    from hydrointerp.fidelity.scorers import score_cell_states
+    from hydrointerp.fidelity.state_scores import score_cell_states
     from hydrointerp.fidelity.truth import glacial_melt
 
     melt = glacial_melt(fid_region)
@@ -221,7 +221,7 @@ def test_cell_state_pattern_score_rejects_the_august_cosine(fid_region) -> None:
 
 
 def test_rise_day_error_rejects_shifted_and_other_group_curves(channel_runs) -> None:
-    from hydrointerp.fidelity.scorers import rise_doy
+    from hydrointerp.fidelity.curve_scores import rise_doy
 
     truth, faithful, _ = channel_runs
     for var in ("s_temperature", "s_precipitation"):

@@ -6,11 +6,12 @@ import numpy as np
 import pytest
 import xarray as xr
 
+from hydrointerp.experiments.heat_map import run_masks
 from hydrointerp.fidelity import explainers as ex
 from hydrointerp.fidelity import metrics as mt
-from hydrointerp.fidelity.scorers import Bundle, _truth_map, score_heat_map
+from hydrointerp.fidelity.bundle import Bundle, truth_sensitivity
+from hydrointerp.fidelity.map_scores import score_heat_map
 from hydrointerp.fidelity.skill import skill_row, verdict
-from hydrointerp.fidelity.table import run_masks
 
 from .conftest import heat_run
 
@@ -59,7 +60,7 @@ def test_the_best_baseline_is_the_one_to_beat() -> None:
 
 
 def test_random_explainer_has_no_skill_over_random_on_the_same_masks(sim_a, sim_b) -> None:
-    truth, maps = _truth_map(sim_a), sim_b["sensitivity"]
+    truth, maps = truth_sensitivity(sim_a), sim_b["sensitivity"]
     masks = run_masks(sim_b)
     draws = [ex.same_mask_random(masks, maps, seed=s) for s in (11, 12)]
     scores = xr.concat([mt.support_spearman(d, truth) for d in draws], "draw")
@@ -95,9 +96,9 @@ def test_noise_ceiling_of_the_simulator_at_the_documented_mask_count(fid_inputs,
     """docs/fidelity.md: at >= 160 shared masks two independent simulator maps agree to a
     support Spearman of at least 0.98 (mean over stations); at 16 masks they do not."""
     a160, b160 = heat_run(fid_inputs, 21, 160), heat_run(fid_inputs, 22, 160)
-    r160 = float(mt.support_spearman(_truth_map(b160), _truth_map(a160)).mean())
+    r160 = float(mt.support_spearman(truth_sensitivity(b160), truth_sensitivity(a160)).mean())
     a16, b16 = heat_run(fid_inputs, 31, 40), heat_run(fid_inputs, 32, 40)
-    r40 = float(mt.support_spearman(_truth_map(b16), _truth_map(a16)).mean())
+    r40 = float(mt.support_spearman(truth_sensitivity(b16), truth_sensitivity(a16)).mean())
     assert r160 >= 0.98
     assert r40 < r160
 
@@ -105,7 +106,7 @@ def test_noise_ceiling_of_the_simulator_at_the_documented_mask_count(fid_inputs,
 def test_untrained_network_has_no_skill_over_another_untrained_one(
     sim_a, sim_c, untrained_a, untrained_b
 ) -> None:
-    truth = _truth_map(sim_a)
+    truth = truth_sensitivity(sim_a)
     row = skill_row(
         "heat_map",
         "untrained",
@@ -113,7 +114,7 @@ def test_untrained_network_has_no_skill_over_another_untrained_one(
         "simulator",
         mt.support_spearman(untrained_a["sensitivity"], truth),
         {"untrained": mt.support_spearman(untrained_b["sensitivity"], truth)},
-        mt.support_spearman(_truth_map(sim_c), truth),
+        mt.support_spearman(truth_sensitivity(sim_c), truth),
         "station",
     )
     assert row.skill_low < 0.0 < row.skill_high and abs(row.skill) < 0.3

@@ -9,7 +9,8 @@ import typer
 from hydrointerp.atomic import write_text
 from hydrointerp.cli.app import app
 from hydrointerp.errors import ConfigError
-from hydrointerp.io.assemble import TEMPLATE_PATH, build_region_file
+from hydrointerp.io.assemble import build_region_file
+from hydrointerp.io.build_config import TEMPLATE_PATH
 
 
 @app.command("build-region")
@@ -32,6 +33,7 @@ def build_region_cmd(
     Example: ``hydrointerp build-region my_region.yaml -o runs/region.nc``;
     ``hydrointerp build-region my_region.yaml --template`` writes a template to edit.
     """
+
     if template:
         if config.exists():
             raise ConfigError(f"{config} exists; choose a new file name for the template")

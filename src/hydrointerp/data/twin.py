@@ -45,8 +45,7 @@ from hydrointerp.data.virtual import RegionSimulator, simulate
 from hydrointerp.data.virtual_config import COMPONENTS, VirtualRegionConfig
 from hydrointerp.data.virtual_hydrology import KELVIN
 from hydrointerp.experiments.regimes import regime_groups
-from hydrointerp.io.geo import cell_area_km2
-from hydrointerp.io.grid import Grid
+from hydrointerp.io.grid import Grid, cell_area_km2
 from hydrointerp.published import GRID_LAT, GRID_LON
 from hydrointerp.shared import find_shared
 from hydrointerp.training.cluster import cluster_stations, seasonal_flow
@@ -124,6 +123,7 @@ def match_clusters(labels: np.ndarray, reference: np.ndarray) -> np.ndarray:
 
 def twin_regimes(twin: xr.Dataset, published: xr.DataArray) -> tuple[xr.DataArray, xr.DataArray]:
     """The twin's clusters (matched to the published numbering) and its regime groups."""
+
     years = (int(twin.attrs["first_year"]), int(twin["time"].dt.year.values[-1]))
     season = seasonal_flow(twin, years)
     raw = cluster_stations(season, twin["station_lat"].values, twin["station_lon"].values)
@@ -134,6 +134,7 @@ def twin_regimes(twin: xr.Dataset, published: xr.DataArray) -> tuple[xr.DataArra
 
 def published_clusters(shared: Path) -> xr.DataArray:
     """The published six clusters, from the real seasonal flows (``flowseason_norm``)."""
+
     mini = read_mini(shared, basin_masks=False)
     return cluster_stations(
         read_flowseason(shared), mini["station_lat"].values, mini["station_lon"].values

@@ -10,195 +10,35 @@ get their own metric D.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any, ClassVar, Literal
 
 import numpy as np
 import pandas as pd
-import torch
 import xarray as xr
+from pydantic import Field
 from sklearn.cluster import AgglomerativeClustering
-from tqdm.auto import tqdm
 
-from hydrointerp.atomic import atomic_path
-from hydrointerp.errors import ConfigError
-from hydrointerp.experiments.attribution_methods import AttributionSettings, method_settings
-from hydrointerp.experiments.engine import MASK_MODES, PerturbationEngine
-from hydrointerp.experiments.heat_map import HeatSettings, cluster_names, draw_pass
+from hydrointerp.experiments.attribution import modelled_flow
+from hydrointerp.experiments.attribution_methods import AttributionSettings, attribution_maps
+from hydrointerp.experiments.base import Figure
+from hydrointerp.experiments.curves import smooth_edge
+from hydrointerp.experiments.daily_sweep import daily_maps
+from hydrointerp.experiments.heat_map import cluster_names
 from hydrointerp.experiments.inputs import ExperimentInputs
-from hydrointerp.experiments.masks import SIGN_MODES
+from hydrointerp.experiments.map_experiment import MapExperiment
 from hydrointerp.experiments.metrics_spatial import halfmax_area, ks_in_far, zscore_map
+from hydrointerp.experiments.perturbation import Perturbation
+from hydrointerp.fidelity.map_scores import score_daily
+from hydrointerp.plots.daily import plot_daily_gifs, plot_pattern_maps
 
-PATTERN_RULES = ("location", "flow_threshold")
+#: split a cluster's days by the location of the maximum (prototype) or by modelled flow
+PatternRule = Literal["location", "flow_threshold"]
 PATTERNS = ("low_flow", "high_flow")
 #: Dimension of the two pattern maps (``pattern`` itself is the label of each day).
 PATTERN_DIM = "flow_pattern"
 #: Ward groups per cluster in the prototype (clusters 0..5).
 PROTOTYPE_GROUPS = (2, 2, 2, 3, 3, 2)
-
-
-@dataclass(frozen=True)
-class DailySettings:
-    """Settings of Experiment 1 (defaults: the May-2021 prototype, shared masks)."""
-
-    sigma: float = 1.5
-    amplitude: float = 1.0
-    iters_one_pass: int = 20
-    iters_total: int = 200
-    tol: float = 0.1
-    mask_mode: str = "shared"
-    sign_mode: str = "per_pass"
-    truncate: float | None = None
-    channels: tuple[int, ...] = (0, 1, 2)
-    seed: int = 0
-    smooth_days: int = 7
-    pattern_rule: str = "location"
-    location_groups: tuple[int, ...] = PROTOTYPE_GROUPS
-    flow_quantile: float = 0.5
-    zscore_before_mean: bool = True
-    method: str = "perturbation"
-    n_steps: int = 16
-    attribution: dict = field(default_factory=dict)
-
-    def __post_init__(self) -> None:
-        if self.pattern_rule not in PATTERN_RULES:
-            raise ConfigError(
-                f"pattern_rule must be one of {PATTERN_RULES}, got {self.pattern_rule!r}"
-            )
-        if self.mask_mode not in MASK_MODES or self.sign_mode not in SIGN_MODES:
-            raise ConfigError(f"bad mask_mode/sign_mode: {self.mask_mode!r}, {self.sign_mode!r}")
-        if self.smooth_days < 1:
-            raise ConfigError(f"smooth_days must be >= 1, got {self.smooth_days}")
-        method_settings(self)
-
-    def heat(self) -> HeatSettings:
-        """The per-day ``make_heat`` settings."""
-        return HeatSettings(
-            sigma=self.sigma,
-            amplitude=self.amplitude,
-            iters_one_pass=self.iters_one_pass,
-            iters_total=self.iters_total,
-            tol=self.tol,
-            mask_mode=self.mask_mode,
-            sign_mode=self.sign_mode,
-            truncate=self.truncate,
-            channels=self.channels,
-            seed=self.seed,
-        )
-
-    def to_dict(self) -> dict:
-        """Plain dict for attributes and the resume hash."""
-        d = asdict(self)
-        d["channels"] = list(self.channels)
-        d["location_groups"] = list(self.location_groups)
-        if self.attribution:  # absent when empty: earlier results keep their settings hash
-            d["attribution"] = dict(self.attribution)
-        else:
-            d.pop("attribution")
-        return d
-
-
-def make_daily_heat(
-    engine: PerturbationEngine,
-    targets: np.ndarray,
-    settings: HeatSettings,
-    progress: bool = True,
-    desc: str = "daily maps",
-    checkpoint: Path | None = None,
-) -> tuple[torch.Tensor, np.ndarray]:
-    """Daily sensitivity maps ``[T, S, H, W]`` (member mean) with per-day convergence.
-
-    Every pass evaluates the days that have not converged; a day stops when the relative change
-    of its running mean is ``<= tol`` or it used ``iters_total`` masks. Returns the maps and the
-    masks used per day.
-
-    With ``checkpoint``, the sweep's state (sums, masks used, open days and the mask generator;
-    the running means follow as sums / masks) is saved atomically after every pass, and a sweep
-    started again with the same targets and settings continues from the last pass: the result is
-    bit-identical to an uninterrupted sweep. The file is removed when the sweep finishes.
-    """
-    shape = tuple(engine.frames.shape[1:3])
-    n_t = len(targets)
-    key = {
-        "targets": np.asarray(targets).tolist(),
-        "settings": settings.to_dict(),
-        "shape": [n_t, engine.n_stations, *shape],
-    }
-    state = _load_sweep(checkpoint, key) or _new_sweep(n_t, engine.n_stations, shape, settings)
-    total, prev, used, active, rng = (state[k] for k in ("total", "prev", "used", "active", "rng"))
-    bar = tqdm(total=n_t, initial=n_t - len(active), desc=desc, disable=not progress)
-    while len(active):
-        n_groups = 1 if settings.mask_mode == "shared" else len(active)
-        masks = draw_pass(rng, settings, n_groups, shape)
-        part = engine.weighted_response(targets[active], masks, settings.channels, reduce="member")
-        total[active] += part.float()
-        used[active] += settings.iters_one_pass
-        cur = (
-            total[active] / torch.as_tensor(used[active], dtype=torch.float32)[:, None, None, None]
-        )
-        old = prev[active]
-        den = old.abs().mean(dim=(1, 2, 3))
-        err = (cur - old).abs().mean(dim=(1, 2, 3)) / torch.where(den > 0, den, torch.inf)
-        if int(used[active].min()) == settings.iters_one_pass:
-            err = torch.where(
-                torch.as_tensor(used[active] == settings.iters_one_pass), torch.inf, err
-            )
-        prev[active] = cur
-        done = (err.numpy() <= settings.tol) | (used[active] >= settings.iters_total)
-        bar.update(int(done.sum()))
-        active = active[~done]
-        if len(active):
-            _save_sweep(checkpoint, key, total, used, active, rng)
-    bar.close()
-    if checkpoint is not None:
-        checkpoint.unlink(missing_ok=True)
-    return total / torch.as_tensor(used, dtype=torch.float32)[:, None, None, None], used
-
-
-def _new_sweep(n_t: int, n_st: int, shape: tuple, settings: HeatSettings) -> dict:
-    total = torch.zeros(n_t, n_st, *shape, dtype=torch.float32)
-    return {
-        "total": total,
-        "prev": torch.zeros_like(total),
-        "used": np.zeros(n_t, dtype=np.int64),
-        "active": np.arange(n_t),
-        "rng": np.random.default_rng(settings.seed),
-    }
-
-
-def _save_sweep(path: Path | None, key: dict, total, used, active, rng) -> None:  # noqa: ANN001
-    """Save the sweep; the running means are not stored (they are ``total / used``)."""
-    if path is None:
-        return
-    path.parent.mkdir(parents=True, exist_ok=True)
-    state = {"key": key, "total": total, "used": used, "active": active}
-    state["rng"] = rng.bit_generator.state
-    with atomic_path(path) as tmp:
-        torch.save(state, tmp)
-
-
-def _load_sweep(path: Path | None, key: dict) -> dict | None:
-    """The saved state of the same sweep, or None (no file, or another sweep's file)."""
-    if path is None or not path.is_file():
-        return None
-    state = torch.load(path, weights_only=False)
-    if state.get("key") != key:
-        return None
-    rng = np.random.default_rng()
-    rng.bit_generator.state = state["rng"]
-    used = torch.as_tensor(state["used"], dtype=torch.float32)[:, None, None, None]
-    prev = torch.where(used > 0, state["total"] / used.clamp(min=1), 0.0)
-    return {**state, "prev": prev, "rng": rng}
-
-
-def smooth_edge(da: xr.DataArray, days: int, dim: str = "time") -> xr.DataArray:
-    """Centred moving mean over ``days`` with edge padding (no days lost)."""
-    if days <= 1:
-        return da
-    half = days // 2
-    padded = da.pad({dim: (half, days - 1 - half)}, mode="edge")
-    out = padded.rolling({dim: days}, center=False).mean().isel({dim: slice(days - 1, None)})
-    return out.assign_coords({dim: da[dim]})
 
 
 def daily_diagnostics(maps: xr.DataArray) -> xr.Dataset:
@@ -235,7 +75,7 @@ def _location_pattern(
 
 
 def split_patterns(
-    diag: xr.Dataset, cluster_flow: xr.DataArray, labels: xr.DataArray, s: DailySettings
+    diag: xr.Dataset, cluster_flow: xr.DataArray, labels: xr.DataArray, s: DailyMaps
 ) -> xr.DataArray:
     """``pattern(time, cluster)``: 1 for the high-flow (active) pattern, 0 for low flow."""
     out = []
@@ -317,44 +157,6 @@ def pattern_contrast(ds: xr.Dataset) -> xr.DataArray:
     return out
 
 
-def daily_maps(
-    inputs: ExperimentInputs,
-    heat: HeatSettings,
-    reference: bool = False,
-    progress: bool = True,
-    desc: str = "daily maps",
-) -> tuple[xr.DataArray, xr.DataArray]:
-    """Labelled daily maps ``(time, station, lat, lon)`` and modelled flow ``(time, station)``."""
-    engine = PerturbationEngine(
-        inputs.predictor,
-        inputs.frames_array(),
-        inputs.lookback,
-        start=pd.Timestamp(inputs.frames["time"].values[0]),
-        reference=reference,
-    )
-    targets = inputs.target_indices()
-    checkpoint = None
-    if inputs.checkpoint_dir is not None:
-        checkpoint = Path(inputs.checkpoint_dir) / f"{desc.replace(' ', '_')}.pt"
-    maps, used = make_daily_heat(engine, targets, heat, progress, desc, checkpoint)
-    coords = {"time": inputs.target_times, "station": inputs.stations["station"].values}
-    da = xr.DataArray(
-        maps.numpy(),
-        dims=("time", "station", "lat", "lon"),
-        coords={**coords, "lat": inputs.frames["lat"].values, "lon": inputs.frames["lon"].values},
-        name="sensitivity",
-    )
-    da = da.assign_coords(masks_used=("time", used))
-    flow = xr.DataArray(
-        engine.baseline(targets).mean(0).numpy(),
-        dims=("time", "station"),
-        coords=coords,
-        name="flow_model",
-        attrs={"long_name": "modelled normalised flow (ensemble mean)", "units": "1"},
-    )
-    return da, flow
-
-
 def method_daily_maps(
     inputs: ExperimentInputs,
     method: str,
@@ -364,52 +166,98 @@ def method_daily_maps(
 ) -> tuple[xr.DataArray, xr.DataArray]:
     """A registered method's maps ``sensitivity(time, station, lat, lon, channel)`` (one
     ``channel`` per group) and the modelled flow, in the layout of :func:`daily_maps`."""
-    from hydrointerp.experiments.attribution import modelled_flow
-    from hydrointerp.experiments.attribution_methods import attribution_maps
 
     maps = attribution_maps(inputs, method, settings=settings, groups=groups, progress=progress)
     maps = maps.transpose("time", "station", "lat", "lon", "channel").rename("sensitivity")
     return maps, modelled_flow(inputs)
 
 
-def sensitivity_daily(
-    inputs: ExperimentInputs, settings: DailySettings | None = None, progress: bool = True
-) -> xr.Dataset:
-    """Experiment 1: the content of ``experiments/sensitivity_daily.nc``."""
-    s = settings or DailySettings()
-    if s.method == "perturbation":
-        maps, flow = daily_maps(inputs, s.heat(), progress=progress)
-    else:
-        maps, flow = method_daily_maps(inputs, s.method, method_settings(s), [s.channels], progress)
-        maps = maps.isel(channel=0, drop=True)
-    stations = inputs.stations
-    labels = stations["cluster"].rename("cluster")
-    diag = daily_diagnostics(maps)
-    for name in ("max_sensitivity", "halfmax_area", "max_lat", "max_lon"):
-        diag[f"{name}_smooth"] = smooth_edge(diag[name], s.smooth_days)
-    cluster_flow = flow.groupby(labels).mean("station")
-    pattern = split_patterns(diag, cluster_flow, labels, s)
-    pmaps, pks, psign = pattern_maps(maps, pattern, stations, s.zscore_before_mean)
-    ds = xr.Dataset(
-        {
-            "sensitivity": maps.groupby(labels)
-            .mean("station")
-            .transpose("time", "cluster", "lat", "lon"),
-            **{k: diag[k] for k in diag.data_vars},
-            "flow_model": flow,
-            "cluster_flow": cluster_flow.transpose("time", "cluster"),
-            "pattern": pattern,
-            "pattern_map": pmaps,
-            "pattern_ks_d": pks,
-            "pattern_ks_sign": psign,
-        }
+class DailyMaps(MapExperiment):
+    """Experiment 1: daily sensitivity maps through the year, two patterns per cluster, GIFs.
+
+    Defaults: the May-2021 prototype with shared masks. Result
+    (``experiments/sensitivity_daily.nc``): cluster-mean daily maps, daily diagnostics (maximum,
+    half-max area, location) raw and smoothed, the day's pattern per cluster and the two pattern
+    maps with their metric D.
+    """
+
+    name: ClassVar[str] = "daily"
+    file: ClassVar[str] = "sensitivity_daily"
+    title: ClassVar[str] = "Experiment 1: sensitivity through space and time"
+    quick: ClassVar[dict[str, Any]] = {
+        "perturbation": {"iters_one_pass": 10, "iters_total": 20},
+        "target_step": 3,
+        "gifs": False,
+    }
+    figures: ClassVar[tuple[Figure, ...]] = (
+        Figure(
+            plot_pattern_maps,
+            "sensitivity_daily_patterns",
+            "Daily sensitivity diagnostics (maximum, half-max area) and the two sensitivity"
+            " patterns per cluster (high-flow vs low-flow days) with their in/near-vs-far"
+            " statistic D.",
+        ),
     )
-    ds["sensitivity"].attrs.update(
-        long_name="cluster-mean daily sensitivity (not z-scored)", units="1"
+    scores: ClassVar[dict[str, Any]] = {"sensitivity_daily": score_daily}
+
+    perturbation: Perturbation = Perturbation(iters_one_pass=20, iters_total=200, tol=0.1)
+    smooth_days: int = Field(7, ge=1, description="moving mean of the diagnostics (days)")
+    pattern_rule: PatternRule = Field(
+        "location", description="location (prototype) | flow_threshold"
     )
-    ds = ds.assign_coords(
-        station_cluster=("station", labels.values),
-        cluster_name=("cluster", cluster_names(stations, ds["cluster"].values)),
-        in_near=stations["in_near"],
+    location_groups: tuple[int, ...] = Field(
+        PROTOTYPE_GROUPS, description="Ward groups of the maximum's location per cluster"
     )
-    return ds
+    flow_quantile: float = Field(0.5, description="flow_threshold rule: the high-flow quantile")
+    zscore_before_mean: bool = Field(True, description="z-score each map before averaging")
+    gifs: bool = Field(True, description="draw the animated GIFs (perturbation only)")
+
+    def run(self, inputs: ExperimentInputs, progress: bool = False) -> xr.Dataset:
+        """Experiment 1 on ``inputs``' predictor."""
+        s = self
+        if s.method == "perturbation":
+            maps, flow = daily_maps(inputs, s.perturbation, progress=progress)
+        else:
+            groups = [s.perturbation.channels]
+            maps, flow = method_daily_maps(
+                inputs, s.method, s.attribution_settings(), groups, progress
+            )
+            maps = maps.isel(channel=0, drop=True)
+        stations = inputs.stations
+        labels = stations["cluster"].rename("cluster")
+        diag = daily_diagnostics(maps)
+        for name in ("max_sensitivity", "halfmax_area", "max_lat", "max_lon"):
+            diag[f"{name}_smooth"] = smooth_edge(diag[name], s.smooth_days)
+        cluster_flow = flow.groupby(labels).mean("station")
+        pattern = split_patterns(diag, cluster_flow, labels, s)
+        pmaps, pks, psign = pattern_maps(maps, pattern, stations, s.zscore_before_mean)
+        ds = xr.Dataset(
+            {
+                "sensitivity": maps.groupby(labels)
+                .mean("station")
+                .transpose("time", "cluster", "lat", "lon"),
+                **{k: diag[k] for k in diag.data_vars},
+                "flow_model": flow,
+                "cluster_flow": cluster_flow.transpose("time", "cluster"),
+                "pattern": pattern,
+                "pattern_map": pmaps,
+                "pattern_ks_d": pks,
+                "pattern_ks_sign": psign,
+            }
+        )
+        ds["sensitivity"].attrs.update(
+            long_name="cluster-mean daily sensitivity (not z-scored)", units="1"
+        )
+        ds = ds.assign_coords(
+            station_cluster=("station", labels.values),
+            cluster_name=("cluster", cluster_names(stations, ds["cluster"].values)),
+            in_near=stations["in_near"],
+        )
+        return ds
+
+    def draw(self, result: xr.Dataset, fig_dir: Path) -> list[Path]:
+        """The pattern maps, and the GIFs (``gifs``; perturbation only)."""
+        out = super().draw(result, fig_dir)
+        if self.gifs and self.method == "perturbation":
+            out += plot_daily_gifs(result, fig_dir)
+        return out

@@ -31,7 +31,6 @@ from hydrointerp.experiments.masks import MaskSet
 from hydrointerp.models.cnn_lstm import CNNLSTM
 from hydrointerp.predictor import Predictor, networks
 
-MASK_MODES = ("per_day", "shared")
 REDUCTIONS = ("time", "member")
 
 

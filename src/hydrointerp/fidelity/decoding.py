@@ -30,10 +30,13 @@ import xarray as xr
 from sklearn.linear_model import RidgeCV
 
 from hydrointerp.errors import DataError
-from hydrointerp.experiments.cell_states import record_cell_states, weight_glacier_correlation
+from hydrointerp.experiments.lstm_states import (
+    cluster_members,
+    record_cell_states,
+    weight_glacier_correlation,
+)
 from hydrointerp.fidelity.randomise import randomised
 from hydrointerp.fidelity.truth import glacial_melt
-from hydrointerp.predictor import network_group
 
 ALPHAS = np.logspace(-2, 4, 13)
 UNIT_SETS = ("selected", "all_units", "random_units", "untrained")
@@ -171,8 +174,7 @@ def decoding_from_inputs(
 ) -> xr.Dataset:
     """:func:`decode_melt` for one cluster's models of the inputs' ensemble, on every full year
     of the inputs' frames, with an untrained copy of the same models as a control."""
-    group = network_group(inputs.predictor, cluster)  # type: ignore[attr-defined]
-    members, ids = list(group.members), list(group.station_ids)
+    members, ids = cluster_members(inputs, cluster)  # type: ignore[arg-type]
     untrained = [randomised(m, "random_all", seed + 101 + i) for i, m in enumerate(members)]
     g = inputs.stations["glacier_fraction"].sel(station=ids).values  # type: ignore[attr-defined]
     ds = decode_melt(

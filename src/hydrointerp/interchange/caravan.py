@@ -30,8 +30,7 @@ from hydrointerp.atomic import write_netcdf, write_text
 from hydrointerp.data import region as rd
 from hydrointerp.data.region import is_normalised, weather_end
 from hydrointerp.errors import ConfigError, DataError
-from hydrointerp.io.geo import cell_area_km2
-from hydrointerp.io.grid import Grid
+from hydrointerp.io.grid import Grid, cell_area_km2
 from hydrointerp.published import CHANNELS
 
 #: Caravan's names of the forcings exported, with their units
@@ -57,6 +56,7 @@ def basin_weights(region: xr.Dataset, source: str = "<memory>") -> xr.DataArray:
     DataError
         When the region has no basin masks, or a station's mask is empty.
     """
+
     if "basin_mask" not in region:
         raise DataError(
             "basin averages need basin masks", source=source, variable="basin_mask",
@@ -78,6 +78,7 @@ def basin_weights(region: xr.Dataset, source: str = "<memory>") -> xr.DataArray:
 
 def basin_forcings(region: xr.Dataset, source: str = "<memory>") -> xr.Dataset:
     """Basin-averaged daily forcings ``(time, station)`` in Caravan's names and units."""
+
     w = basin_weights(region, source)
     weather = region["weather"].sel(time=slice(None, weather_end(region))).astype(np.float64)
     have = [str(c) for c in weather["channel"].values]
@@ -169,6 +170,7 @@ def export_caravan(
     DataError
         Normalised inputs, or no basin masks / areas.
     """
+
     if not source.isalnum():
         raise ConfigError(f"Caravan source name must be letters and digits only, got {source!r}")
     if is_normalised(region):
@@ -233,6 +235,7 @@ def _write_attributes(
 
 def read_export_source(path: str | os.PathLike[str]) -> tuple[xr.Dataset, str]:
     """The RegionData of a run folder (its ``region.nc``) or of a ``region.nc`` file."""
+
     path = Path(path)
     file = path / "region.nc" if path.is_dir() else path
     if not file.is_file():

@@ -16,16 +16,15 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import torch
 import xarray as xr
 
 from hydrointerp import __version__
 from hydrointerp.atomic import write_text
+from hydrointerp.data.region import glacier_classes
+from hydrointerp.experiments.catalog import experiment_class
 from hydrointerp.fidelity.table import SUMMARY, headline, references
 from hydrointerp.report import html as h
 from hydrointerp.report.captions import (
-    EXPERIMENT_FILES,
-    EXPERIMENT_TITLES,
     caption_for,
     section_of,
 )
@@ -92,7 +91,10 @@ def _data_section(run_dir: Path) -> str:
             ["lat range (°N)", f"{float(region.lat.min()):.2f} … {float(region.lat.max()):.2f}"],
             ["lon range (°E)", f"{float(region.lon.min()):.2f} … {float(region.lon.max()):.2f}"],
             ["missing flow days", f"{100 * float(region['flow'].isnull().mean()):.1f} %"],
-            ["glacier classes G=0 / ≤1 % / ≤10 % / >10 %", _glacier_classes(g)],
+            [
+                "glacier classes G=0 / ≤1 % / ≤10 % / >10 %",
+                " / ".join(str(n) for n in glacier_classes(g).values()),
+            ],
         ]
         if "regime" in region:
             counts = pd.Series([str(r) for r in region["regime"].values]).value_counts()
@@ -114,16 +116,6 @@ def _data_section(run_dir: Path) -> str:
             ]
         )
     return h.section("data", "Data", h.table(["item", "value"], rows))
-
-
-def _glacier_classes(g: np.ndarray) -> str:
-    counts = [
-        int((g == 0).sum()),
-        int(((g > 0) & (g <= 0.01)).sum()),
-        int(((g > 0.01) & (g <= 0.1)).sum()),
-        int((g > 0.1).sum()),
-    ]
-    return " / ".join(str(c) for c in counts)
 
 
 def skill_summary(run_dir: Path) -> pd.DataFrame:
@@ -148,6 +140,7 @@ def skill_summary(run_dir: Path) -> pd.DataFrame:
 def suite_summary(run_dir: Path) -> pd.DataFrame:
     """Median over gauges of every metric of skill.csv: one row per metric (with its units),
     one column per model (``bulk``, ``fine``, ``lstm`` ...)."""
+
     table = pd.read_csv(run_dir / "skill.csv", dtype={"station_id": str})
     cells: dict[tuple[str, str], float] = {}
     units: dict[str, str] = {}
@@ -206,9 +199,10 @@ def _per_cluster_skill(run_dir: Path) -> str:
 
 
 def _experiment_section(run_dir: Path, name: str, figures: list[Path], embed: bool) -> str:
-    stem = EXPERIMENT_FILES.get(name, name)
+    cls = experiment_class(name)
+    stem = cls.file
     path = run_dir / "experiments" / f"{stem}.nc"
-    title = EXPERIMENT_TITLES.get(name, name)
+    title = cls.title
     if not path.is_file():
         return h.section(name, title, h.note(f"experiments/{stem}.nc is missing.", missing=True))
     with xr.open_dataset(path, engine="h5netcdf") as res:
@@ -278,6 +272,8 @@ def _fidelity_section(run_dir: Path, figures: list[Path], embed: bool) -> str:
 
 
 def _provenance_section(run_dir: Path, cfg: Any) -> str:
+    import torch
+
     versions = [
         ["hydrointerp", __version__],
         ["python", platform.python_version()],
@@ -344,7 +340,7 @@ def build_report(run_dir: str | os.PathLike[str], cfg: Any, shared: Path | None 
         parts.append(
             (
                 name,
-                EXPERIMENT_TITLES.get(name, name),
+                experiment_class(name).title,
                 _experiment_section(run, name, figs.get(name, []), embed),
             )
         )

@@ -13,7 +13,9 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from hydrointerp.experiments.channels import rise_day, seasonal_dominance
+from hydrointerp.data.region import glacier_class_masks
+from hydrointerp.experiments.channels import seasonal_dominance
+from hydrointerp.experiments.curves import rise_day
 from hydrointerp.experiments.daily import pattern_contrast
 from hydrointerp.published import CLUSTER_NAMES, CLUSTER_SIZES, REGIME_COUNTS
 from hydrointerp.report import html as h
@@ -138,7 +140,7 @@ def _experiment_rows(run: Path) -> list[list[Any]]:
     if au is not None and "slope" in au and "glacier_fraction" in au:
         g = au["glacier_fraction"].values
         s = au["slope"].values
-        classes = [(g == 0), (g > 0) & (g <= 0.01), (g > 0.01) & (g <= 0.1), g > 0.1]
+        classes = glacier_class_masks(g).values()
         med = " / ".join(_f(np.nanmedian(s[c])) if c.any() else "–" for c in classes)
         rows.append(
             [
@@ -213,7 +215,6 @@ def _channel_rows(run: Path) -> list[list[Any]]:
     ds = _exp(run, "channel_importance")
     if ds is None or "s_temperature" not in ds:
         return []
-
     dom = seasonal_dominance(ds)
     regime = pd.Series(ds["group_regime"].values, index=ds["group"].values).str.lower()
     spring = dom["t_minus_p_spring"].to_series()
