@@ -27,6 +27,9 @@ def run(
     scheduler: str | None = typer.Option(
         None, "--scheduler", help="Address of a running Dask scheduler, e.g. tcp://host:8786."
     ),
+    until: str | None = typer.Option(
+        None, "--until", help="Stop after this stage (runs it and the stages it reads from)."
+    ),
 ) -> None:
     """Run a whole study: data, windows, ensemble, experiments, fidelity, figures, report.
 
@@ -35,11 +38,12 @@ def run(
 
     Examples: ``hydrointerp run demo``;
     ``hydrointerp run reproduce-mini --shared ../shared --out runs/mini``;
-    ``hydrointerp run my_region.yaml --force experiments --workers 4``.
+    ``hydrointerp run my_region.yaml --force experiments --workers 4``;
+    ``hydrointerp run demo --until experiment.heat_map``.
     """
     from hydrointerp.pipeline import run_study
 
-    log = run_study(config, out, shared, force, workers, scheduler)
+    log = run_study(config, out, shared, force, workers, scheduler, until=until)
     run_dir = out if out is not None else Path("runs") / log["name"]
     report = Path(run_dir) / "report.html"
     typer.echo(f"finished in {log['seconds']:.1f} s: {run_dir}")

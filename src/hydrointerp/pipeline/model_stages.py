@@ -18,9 +18,11 @@ import xarray as xr
 
 from hydrointerp.atomic import write_text
 from hydrointerp.cf import write_cf
-from hydrointerp.config import RunConfig
+from hydrointerp.config import RunConfig, WindowSpec
+from hydrointerp.models.cnn_lstm import Architecture
 from hydrointerp.pipeline import data_stages as ds
 from hydrointerp.pipeline.runner import RunContext
+from hydrointerp.training.config import TrainSettings
 
 MODELS = "models"
 SOURCE = "models/source.json"
@@ -61,17 +63,9 @@ class MemberTask:
     head_seed: int = 0
 
 
-def _train_settings(values: dict[str, Any], device: str, progress: bool) -> Any:
+def _train_settings(values: dict[str, Any], device: str, progress: bool) -> TrainSettings:
     """Training settings of the config; the run's ``device`` unless the block names its own."""
-    from hydrointerp.training.config import TrainSettings
-
     return TrainSettings(**{"progress": progress, "device": device, **values})
-
-
-def _architecture(cfg: RunConfig, n_out: int) -> Any:
-    from hydrointerp.training.config import ModelSettings
-
-    return ModelSettings(**cfg.ensemble.model).architecture(n_out)
 
 
 def _task_windows(task: MemberTask) -> Any:
@@ -88,7 +82,8 @@ def train_bulk_task(task: MemberTask) -> str:
 
     windows = _task_windows(task)
     settings = _train_settings(task.config.ensemble.training, task.config.device, progress=False)
-    arch = _architecture(task.config, windows.n_stations)
+    channels = int(windows.frames.shape[-1])
+    arch = Architecture.for_region(task.config.ensemble.model, windows.n_stations, channels)
     path = train_member(windows, settings, task.seed, task.run_dir, arch=arch, name=task.name)
     return str(path)
 
@@ -301,14 +296,14 @@ def run_skill(ctx: RunContext) -> dict[str, Any]:
     }
 
 
-def _test_times(flow: xr.DataArray, frames: xr.DataArray, spec: Any) -> Any:
+def _test_times(flow: xr.DataArray, frames: xr.DataArray, spec: WindowSpec) -> Any:
     import pandas as pd
 
     times = pd.DatetimeIndex(flow["time"].values)
     start = pd.Timestamp(frames["time"].values[0])
     last = start + pd.Timedelta(days=frames.sizes["time"])
     first = start + pd.Timedelta(days=spec.lookback)
-    a, b = spec.test_years
+    a, b = spec.split.years("test")
     keep = (times >= first) & (times <= last) & (times.year >= a) & (times.year <= b)
     return times[keep]
 
