@@ -104,11 +104,9 @@ class Stage:
 
 
 def _fields(model: type[BaseModel]) -> dict[str, Any]:
-    """A model's fields by the names a config file uses (aliases) and by attribute name."""
-    out: dict[str, Any] = {}
-    for name, info in model.model_fields.items():
-        out[name] = out[info.alias or name] = info.annotation
-    return out
+    """A model's field types by the names a config file (and the fingerprint's JSON) uses: the
+    alias where a field has one (``import``, not ``import_``)."""
+    return {info.alias or name: info.annotation for name, info in model.model_fields.items()}
 
 
 def _models_in(annotation: Any) -> list[type[BaseModel]] | None:
