@@ -172,8 +172,7 @@ def test_config_rejects_unknown_keys(tmp_path):
         parse_config({**base, "ensemble": {"model": {"n_out": 8}}})
     p = tmp_path / "c.yaml"
     p.write_text(
-        "name: c\ndata: {source: virtual}\n"
-        "ensemble: {members: 2, training: {max_epochs: 3}}\n"
+        "name: c\ndata: {source: virtual}\nensemble: {members: 2, training: {max_epochs: 3}}\n"
     )
     cfg = load_config(p)
     training = TrainSettings(**cfg.ensemble.training)

@@ -20,9 +20,12 @@ from hydrointerp.atomic import write_text
 from hydrointerp.cf import write_cf
 from hydrointerp.config import RunConfig, WindowSpec
 from hydrointerp.models.cnn_lstm import Architecture
+from hydrointerp.models.saved import load_model
 from hydrointerp.pipeline import data_stages as ds
 from hydrointerp.pipeline.runner import RunContext
 from hydrointerp.training.config import TrainSettings
+from hydrointerp.training.finetune import cluster_start
+from hydrointerp.training.train import train_member
 
 MODELS = "models"
 SOURCE = "models/source.json"
@@ -78,7 +81,6 @@ def _task_windows(task: MemberTask) -> Any:
 
 def train_bulk_task(task: MemberTask) -> str:
     """Train one bulk member (a Dask task)."""
-    from hydrointerp.training.train import train_member
 
     windows = _task_windows(task)
     settings = _train_settings(task.config.ensemble.training, task.config.device, progress=False)
@@ -91,12 +93,10 @@ def train_bulk_task(task: MemberTask) -> str:
 def finetune_task(task: MemberTask) -> str:
     """Fine-tune one bulk member on one cluster's stations (a Dask task).
 
-    Same recipe as :func:`hydrointerp.training.finetune.finetune_clusters` (new head seeded with
-    ``seed + 1000 (k + 1)``, all layers retrained with ``seed``), one (member, cluster) per task.
+    METHODS.md 2.3 (:mod:`hydrointerp.training.finetune`): the start model's new head is seeded
+    with ``task.head_seed`` (``seed + 1000 (k + 1)``, set by :func:`run_finetune`), then all
+    layers are retrained with the member's ``seed``.
     """
-    from hydrointerp.models.saved import load_model
-    from hydrointerp.training.finetune import cluster_start
-    from hydrointerp.training.train import train_member
 
     cfg = task.config
     everyone = ds.load_windows(RunContext(cfg, Path(task.run_dir), None, None))
