@@ -7,23 +7,16 @@ from pathlib import Path
 import typer
 
 from hydrointerp.cli.app import app
+from hydrointerp.cli.run_cmds import ForceStages, RunConfigArg, RunDir, SharedDir, Workers
 
 
 @app.command()
 def train(
-    config: str = typer.Argument(
-        ..., help="A run config YAML (the one `hydrointerp run` reads) or a built-in name."
-    ),
-    out: Path | None = typer.Option(None, "--out", help="Run directory (default runs/NAME)."),
-    shared: Path | None = typer.Option(
-        None, "--shared", help="Shared data folder (mini year, published models)."
-    ),
-    force: list[str] = typer.Option(
-        [], "--force", help="Recompute this stage and everything downstream (repeatable)."
-    ),
-    workers: int | None = typer.Option(
-        None, "--workers", help="Dask workers on this machine (>1 starts a local cluster)."
-    ),
+    config: RunConfigArg,
+    out: RunDir = None,
+    shared: SharedDir = None,
+    force: ForceStages = None,
+    workers: Workers = None,
 ) -> None:
     """Train (or import) a study's models: the data, windows, clusters, ensemble, fine-tune and
     skill stages of ``hydrointerp run``, then stop.
@@ -41,7 +34,7 @@ def train(
     from hydrointerp.pipeline.model_stages import SKILL
     from hydrointerp.pipeline.study import MODELS_DONE
 
-    log = run_study(config, out, shared, force, workers, until=MODELS_DONE)
+    log = run_study(config, out, shared, force or (), workers, until=MODELS_DONE)
     run_dir = out if out is not None else Path("runs") / log["name"]
     table = pd.read_csv(Path(run_dir) / SKILL)
     for column in [c for c in table.columns if c.startswith("nse_")]:
