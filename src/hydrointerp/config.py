@@ -25,20 +25,12 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from hydrointerp.atomic import write_text
 from hydrointerp.device import DeviceName
 from hydrointerp.errors import ConfigError
+from hydrointerp.experiments.attribution_methods import METHODS
+from hydrointerp.experiments.base import Experiment
+from hydrointerp.experiments.catalog import experiment_class, registry
 
 CONFIG_DIR = Path(__file__).resolve().parent / "configs"
 BUILTIN = ("demo", "reproduce-mini", "tiny", "fidelity", "reproduce-twin", "twin-reduced")
-
-#: Experiments the pipeline knows, in the order they run.
-EXPERIMENTS = (
-    "heat_map",
-    "daily",
-    "channels",
-    "warming",
-    "august",
-    "drivers",
-    "cell_states",
-)
 
 
 class _Strict(BaseModel):
@@ -194,7 +186,13 @@ class EnsembleSection(_Strict):
 
 
 class ExperimentsSection(_Strict):
-    """Which experiments run, each with its own settings, and the quick switch."""
+    """Which experiments run, each with its own settings, and the quick switch.
+
+    ``run``: registered experiment names (:func:`hydrointerp.experiments.catalog.registry`), in
+    any order (they run in the registry's order). ``settings.<name>``: the fields of that
+    experiment's class (e.g. ``heat_map: {perturbation: {iters_total: 200}, target_step: 7}``).
+    ``quick``: each experiment's own quick settings under the given ones.
+    """
 
     run: list[str] = Field(default_factory=lambda: ["heat_map", "daily", "channels"])
     quick: bool = False
@@ -204,11 +202,19 @@ class ExperimentsSection(_Strict):
     @field_validator("run", "settings")
     @classmethod
     def _known(cls, value: Any) -> Any:
-        names = list(value)
-        unknown = [n for n in names if n not in EXPERIMENTS]
+        known = registry()
+        unknown = [n for n in value if n not in known]
         if unknown:
-            raise ValueError(f"unknown experiment {unknown[0]!r}; known: {', '.join(EXPERIMENTS)}")
+            raise ValueError(f"unknown experiment {unknown[0]!r}; known: {', '.join(known)}")
         return value
+
+    def experiment(self, name: str) -> Experiment:
+        """The validated experiment ``name`` with this section's settings (and ``quick``)."""
+        return experiment_class(name).from_settings(self.settings.get(name, {}), self.quick)
+
+    def chosen(self) -> list[Experiment]:
+        """The experiments of ``run``, validated, in the registry's order."""
+        return [self.experiment(n) for n in registry() if n in self.run]
 
 
 #: the control runs of the fidelity stage (hydrointerp.fidelity.controls defines each)
@@ -360,6 +366,25 @@ def _check_owned(cfg: RunConfig, source: str) -> None:
         raise ConfigError(f"invalid config {source}: {exc}") from None
 
 
+def check_experiments(cfg: RunConfig, source: str) -> None:
+    """Every experiment's settings and every name of the fidelity section, in one pass."""
+    try:
+        for name in {*cfg.experiments.run, *cfg.experiments.settings}:
+            cfg.experiments.experiment(name)
+        fid = cfg.fidelity
+        for m in fid.methods:
+            if m not in METHODS:
+                raise ConfigError(
+                    f"unknown attribution method {m!r} in 'fidelity.methods'; known: "
+                    + ", ".join(METHODS)
+                )
+        for key in ("cascade", "control_experiments", "method_experiments"):
+            for name in getattr(fid, key) or []:
+                experiment_class(name, f"experiment in 'fidelity.{key}'")
+    except ConfigError as exc:
+        raise ConfigError(f"invalid config {source}: {exc}") from None
+
+
 def parse_config(values: dict[str, Any], source: str = "<memory>") -> RunConfig:
     """Validate a mapping into a :class:`RunConfig`.
 
@@ -377,6 +402,7 @@ def parse_config(values: dict[str, Any], source: str = "<memory>") -> RunConfig:
     except ValidationError as exc:
         raise _as_config_error(exc, source) from None
     _check_owned(cfg, source)
+    check_experiments(cfg, source)
     cfg.ensemble.member_seeds()
     return cfg
 

@@ -7,7 +7,8 @@ import pandas as pd
 import pytest
 import xarray as xr
 
-from hydrointerp.experiments.channels import rise_day, seasonal_dominance
+from hydrointerp.experiments.channels import seasonal_dominance
+from hydrointerp.experiments.curves import rise_day
 from hydrointerp.experiments.daily import pattern_contrast
 
 

@@ -18,7 +18,6 @@ from hydrointerp.cli import (  # noqa: E402,F401  isort: skip
     train_cmds,
     io_cmds,
     experiment_cmds,
-    interp_cmds,
     run_cmds,
     interchange_cmds,
 )

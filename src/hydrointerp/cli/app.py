@@ -26,13 +26,3 @@ def version() -> None:
     from hydrointerp import __version__
 
     typer.echo(__version__)
-
-
-experiment_app = typer.Typer(
-    help=(
-        "Run one interpretation experiment on a model ensemble (or the virtual region's simulator)"
-        " and write experiments/<name>.nc plus figures into the output run folder."
-    ),
-    no_args_is_help=True,
-)
-app.add_typer(experiment_app, name="experiment")

@@ -14,7 +14,7 @@ samples with ``k = 0``.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
@@ -23,16 +23,18 @@ import xarray as xr
 from tqdm.auto import tqdm
 
 from hydrointerp.errors import DataError
+from hydrointerp.experiments.base import Figure
+from hydrointerp.experiments.inputs import ExperimentInputs
 from hydrointerp.experiments.warming import (
     DELTA_T,
     TemperatureScaling,
+    TemperatureShift,
     shifted_frames,
     target_index,
 )
+from hydrointerp.fidelity.scorers import score_august
+from hydrointerp.plots.august import plot_august
 from hydrointerp.predictor import Predictor
-
-if TYPE_CHECKING:
-    from hydrointerp.experiments.inputs import ExperimentInputs
 
 #: Glacier-cover class edges (fraction): G = 0, (0, 1 %], (1, 10 %], (10, 100 %].
 GLACIER_CLASS_EDGES: tuple[float, ...] = (0.0, 0.01, 0.1, 1.0)
@@ -185,18 +187,36 @@ def class_medians(ds: xr.Dataset) -> xr.DataArray:
     return ds["slope"].groupby(ds["glacier_class"]).median()
 
 
-def august_from_inputs(
-    inputs: ExperimentInputs, delta_t: Sequence[float] = DELTA_T, swapped_means: bool = False
-) -> xr.Dataset:
-    """:func:`august_experiment` on :class:`~hydrointerp.experiments.inputs.ExperimentInputs`."""
-    scaling = TemperatureScaling.from_constants(
-        inputs.channel_mean, inputs.channel_std, swapped_means
+class August(TemperatureShift):
+    """August temperature test: only the trailing August input days warmed; slope dQ/dT per
+    station against glacier cover, by glacier class (HESS Fig 11). Result:
+    ``experiments/august.nc``."""
+
+    name: ClassVar[str] = "august"
+    title: ClassVar[str] = "August temperature test in glacierised basins"
+    figures: ClassVar[tuple[Figure, ...]] = (
+        Figure(
+            plot_august,
+            "august_dQ_dT_glaciers",
+            "August temperature sensitivity against glacier cover (HESS Fig 11): the slope"
+            " grows with glacier cover.",
+        ),
     )
-    return august_experiment(
-        inputs.predictor,
-        inputs.frames,
-        inputs.target_times,
-        inputs.stations["glacier_fraction"],
-        delta_t,
-        scaling,
-    )
+    scores: ClassVar[dict[str, Any]] = {"august": score_august}
+
+    def run(self, inputs: ExperimentInputs, progress: bool = False) -> xr.Dataset:
+        """The August test on ``inputs``' predictor."""
+        return august_experiment(
+            inputs.predictor,
+            inputs.frames,
+            inputs.target_times,
+            inputs.stations["glacier_fraction"],
+            list(self.delta_t),
+            self.scaling(inputs),
+        )
+
+    def summary(self, result: xr.Dataset) -> str:
+        """The median slope per glacier class."""
+        return "median slope per glacier class: " + ", ".join(
+            f"{v:.4f}" for v in class_medians(result).values
+        )

@@ -13,36 +13,46 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
-from typing import TYPE_CHECKING
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
-import torch
 import xarray as xr
-from scipy import stats
+from pydantic import Field
 from sklearn.cluster import AgglomerativeClustering
 
 from hydrointerp.errors import DataError
+from hydrointerp.experiments.base import Experiment, Figure
+from hydrointerp.experiments.curves import residual
+from hydrointerp.experiments.inputs import ExperimentInputs
+from hydrointerp.experiments.lstm_states import (
+    cluster_members,
+    last_window,
+    record_cell_states,
+    weight_glacier_correlation,
+)
+from hydrointerp.experiments.probe import probe_from_inputs
 from hydrointerp.experiments.warming import (
     FREEZING_K,
     TemperatureScaling,
     cluster_region,
     raw_temperature,
-    target_index,
 )
+from hydrointerp.fidelity.decoding import decoding_from_inputs
+from hydrointerp.fidelity.scorers import score_cell_states, score_decoding
 from hydrointerp.models.cnn_lstm import CNNLSTM
-
-if TYPE_CHECKING:
-    from hydrointerp.experiments.inputs import ExperimentInputs
+from hydrointerp.plots.cell_states import plot_cell_state_panels
 
 
-@dataclass(frozen=True)
-class CellStateSettings:
-    """Settings of Experiment 4 (defaults: METHODS.md section 6.4).
+class CellStates(Experiment):
+    """Experiment 4: glacier runoff in LSTM cell states of one cluster's networks (defaults:
+    METHODS.md section 6.4). Result: ``experiments/cell_states.nc``; on a region with truth also
+    ``probe.nc`` and ``decoding.nc`` (:meth:`truth_outputs`).
 
     Attributes
     ----------
+    cluster
+        The cluster whose networks are read (default: the most glacierised).
     p_threshold
         Units are kept when the weight-vs-glacier-fraction correlation has p below this.
     n_groups
@@ -60,47 +70,93 @@ class CellStateSettings:
         Window starts between these month-days count as melt season ("06-15", "09-15").
     """
 
-    p_threshold: float = 0.05
-    n_groups: int = 2
-    floor_k: float = FREEZING_K
-    published_shift: bool = False
-    seasonal_window: int = 30
-    rolling_window: int = 60
-    max_lag: int = 10
-    melt_start: str = "06-15"
-    melt_end: str = "09-15"
+    name: ClassVar[str] = "cell_states"
+    title: ClassVar[str] = "Experiment 4: glacier runoff in LSTM cell states"
+    on_simulator: ClassVar[bool] = False
+    figures: ClassVar[tuple[Figure, ...]] = (
+        Figure(
+            plot_cell_state_panels,
+            "cell_state_panels",
+            "(a) positive mean temperature and the glacier-like cell-state pattern; (b) their"
+            " lagged residuals; (c) 60-day rolling correlation, like Frontiers"
+            " cell_state_panels.png.",
+        ),
+    )
+    scores: ClassVar[dict[str, Any]] = {
+        "cell_states": score_cell_states,
+        "decoding": score_decoding,
+    }
+
+    cluster: int | None = Field(None, description="cluster label (None: the most glacierised)")
+    p_threshold: float = Field(0.05, gt=0, le=1, description="p of the weight-glacier test")
+    n_groups: int = Field(2, ge=2, description="Ward groups of the pooled states")
+    floor_k: float = Field(FREEZING_K, description="temperature floor (K)")
+    published_shift: bool = Field(False, description="the published +1 day temperature shift")
+    seasonal_window: int = Field(30, ge=1, description="centred mean of the residuals (days)")
+    rolling_window: int = Field(60, ge=2, description="rolling-correlation window (days)")
+    max_lag: int = Field(10, ge=0, description="lags of temperature leading the state (days)")
+    melt_start: str = Field("06-15", description="melt season start (month-day)")
+    melt_end: str = Field("09-15", description="melt season end (month-day)")
 
     def to_attrs(self) -> dict:
-        """Settings as NetCDF attributes."""
+        """The experiment's own settings as NetCDF attributes."""
+        out = {}
+        for k in type(self).model_fields:
+            if k in Experiment.model_fields or k == "cluster":
+                continue  # shared settings and the cluster are recorded apart
+            v = getattr(self, k)
+            out[f"setting_{k}"] = int(v) if isinstance(v, bool) else v
+        return out
+
+    def chosen_cluster(self, inputs: ExperimentInputs) -> int:
+        """``cluster``, or the cluster with the highest mean glacier fraction."""
+        if self.cluster is not None:
+            return int(self.cluster)
+        st = inputs.stations
+        g = st["glacier_fraction"].groupby(st["cluster"].rename("k")).mean()
+        return int(g["k"].values[int(np.argmax(g.values))])
+
+    def run(self, inputs: ExperimentInputs, progress: bool = False) -> xr.Dataset:
+        """Experiment 4 for one cluster of the inputs' ensemble, on the window of the last
+        target day, with temperature over the cluster's in/near pixels."""
+        cluster = self.chosen_cluster(inputs)
+        members, ids = cluster_members(inputs, cluster)
+        st = inputs.stations
+        region = cluster_region(st["in_near"], st["cluster"])
+        labels = st["cluster"].sel(station=ids).values
+        mask = region.sel(cluster=np.unique(labels)).any("cluster")
+        scaling = TemperatureScaling.from_constants(inputs.channel_mean, inputs.channel_std)
+        temperature = region_mean_temperature(inputs.frames, mask, scaling)
+        ds = cell_state_experiment(
+            members,
+            last_window(inputs),
+            st["glacier_fraction"].sel(station=ids),
+            temperature,
+            self,
+        )
+        ds.attrs["cluster"] = int(cluster)
+        return ds
+
+    def truth_outputs(
+        self, inputs: ExperimentInputs, result: xr.Dataset, region: xr.Dataset, seed: int = 0
+    ) -> dict[str, xr.Dataset]:
+        """On a region with glaciers and truth: the probe of the selected units against the
+        true glacier melt, and the decoding control (:mod:`hydrointerp.fidelity.decoding`)."""
+        if "flow_component" not in region or not bool((region["glacier_fraction"] > 0.01).any()):
+            return {}
+        cluster = int(result.attrs.get("cluster", 0))
         return {
-            f"setting_{k}": int(v) if isinstance(v, bool) else v for k, v in asdict(self).items()
+            "probe": probe_from_inputs(inputs, region, cluster),
+            "decoding": decoding_from_inputs(inputs, region, cluster, seed),
         }
 
-
-@torch.inference_mode()
-def record_cell_states(model: CNNLSTM, window: np.ndarray) -> np.ndarray:
-    """Cell states ``[T, units]`` of ``model`` over one window ``[T, H, W, C]`` (zero start)."""
-    model.eval()
-    x = torch.as_tensor(np.asarray(window, np.float32), device=model.device)
-    _, c_seq = model.run_lstm(model.encode_days(x)[None])
-    return c_seq[0].cpu().numpy()
-
-
-def weight_glacier_correlation(
-    model: CNNLSTM, glacier_fraction: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    """Pearson ``(r[units], p[units])`` between each unit's head weights and glacier fraction."""
-    w = model.head.weight.detach().cpu().numpy().T  # [units, stations]
-    g = np.asarray(glacier_fraction, float)
-    if w.shape[1] != len(g):
-        raise DataError(
-            "the model's outputs do not match the stations' glacier fractions",
-            variable="glacier_fraction",
-            expected=f"{w.shape[1]} stations",
-            found=len(g),
+    def summary(self, result: xr.Dataset) -> str:
+        """Units selected, group sizes and the best lag."""
+        a = result.attrs
+        return (
+            f"{a['n_selected_units']} units selected, groups {a['group_sizes']},"
+            f" best lag {a['best_lag']} d"
         )
-    res = [stats.pearsonr(w[u], g) for u in range(w.shape[0])]
-    return np.array([r.statistic for r in res]), np.array([r.pvalue for r in res])
 
 
 def zscore(series: np.ndarray) -> np.ndarray:
@@ -126,12 +182,6 @@ def glacier_group(z: np.ndarray, labels: np.ndarray, time: pd.DatetimeIndex) -> 
     summer = time.month.isin([7, 8, 9])
     means = {int(k): float(z[labels == k][:, summer].mean()) for k in np.unique(labels)}
     return max(means, key=means.get)
-
-
-def residual(series: np.ndarray, window: int = 30) -> np.ndarray:
-    """Series minus its centred rolling mean (``min_periods=1``)."""
-    s = pd.Series(np.asarray(series, float))
-    return (s - s.rolling(window, center=True, min_periods=1).mean()).to_numpy()
 
 
 def lagged_correlation(lead: np.ndarray, lag: np.ndarray, max_lag: int) -> np.ndarray:
@@ -227,7 +277,7 @@ def cell_state_experiment(
     window: xr.DataArray,
     glacier_fraction: xr.DataArray,
     temperature: xr.DataArray,
-    settings: CellStateSettings | None = None,
+    settings: CellStates | None = None,
 ) -> xr.Dataset:
     """Run Experiment 4.
 
@@ -244,7 +294,7 @@ def cell_state_experiment(
         ``(time)`` region-mean daily mean temperature in K (:func:`region_mean_temperature`),
         covering the window (and the day after for ``published_shift``).
     settings
-        :class:`CellStateSettings`.
+        :class:`CellStates`.
 
     Returns
     -------
@@ -255,7 +305,7 @@ def cell_state_experiment(
         ``temperature(time)``, ``pattern_residual``/``temperature_residual(time)``,
         ``lag_correlation(lag)``, ``rolling_correlation(window_start)`` and summary attributes.
     """
-    st = settings or CellStateSettings()
+    st = settings or CellStates()
     time = pd.DatetimeIndex(window["time"].values)
     signed, r, p, selected = _select_units(
         members, window.values, glacier_fraction.values, st.p_threshold
@@ -341,56 +391,4 @@ def cell_state_experiment(
         window_last_day=str(time[-1].date()),
         **st.to_attrs(),
     )
-    return ds
-
-
-def cluster_members(inputs: ExperimentInputs, cluster: int) -> tuple[list[CNNLSTM], list[str]]:
-    """The models and output stations of one cluster of the inputs' (routed) ensemble; a bulk
-    ensemble (one group) gives all its members and stations."""
-    groups = getattr(inputs.predictor, "groups", None)
-    if not groups:
-        raise DataError(
-            "cell states need network models",
-            variable="--models",
-            expected="a model ensemble (not the simulator)",
-            found=type(inputs.predictor).__name__,
-        )
-    key = cluster if cluster in groups else ("all" if list(groups) == ["all"] else None)
-    if key is None:
-        raise DataError(
-            "no models for that cluster",
-            variable="--cluster",
-            expected=sorted(groups),
-            found=cluster,
-        )
-    group = groups[key]
-    return list(group.members), list(group.station_ids)
-
-
-def last_window(inputs: ExperimentInputs) -> xr.DataArray:
-    """The input window of the last target day (the mini year: 2010-12-31 .. 2011-12-30)."""
-    t = int(target_index(inputs.frames, inputs.target_times[-1:])[0])
-    return inputs.frames.isel(time=slice(t - inputs.lookback, t))
-
-
-def cell_states_from_inputs(
-    inputs: ExperimentInputs, cluster: int = 0, settings: CellStateSettings | None = None
-) -> xr.Dataset:
-    """:func:`cell_state_experiment` for one cluster of the inputs' ensemble, on the window of
-    the last target day, with temperature over the cluster's in/near pixels."""
-    members, ids = cluster_members(inputs, cluster)
-    st = inputs.stations
-    region = cluster_region(st["in_near"], st["cluster"])
-    labels = st["cluster"].sel(station=ids).values
-    mask = region.sel(cluster=np.unique(labels)).any("cluster")
-    scaling = TemperatureScaling.from_constants(inputs.channel_mean, inputs.channel_std)
-    temperature = region_mean_temperature(inputs.frames, mask, scaling)
-    ds = cell_state_experiment(
-        members,
-        last_window(inputs),
-        st["glacier_fraction"].sel(station=ids),
-        temperature,
-        settings,
-    )
-    ds.attrs["cluster"] = int(cluster)
     return ds

@@ -8,67 +8,22 @@ and min-max scaled to [0, 1] per curve. Both variables use the same masks (same 
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from typing import Any, ClassVar
 
 import numpy as np
 import xarray as xr
+from pydantic import Field
 
 from hydrointerp.errors import ConfigError
-from hydrointerp.experiments.attribution_methods import method_settings
-from hydrointerp.experiments.daily import daily_maps, method_daily_maps, smooth_edge
-from hydrointerp.experiments.heat_map import HeatSettings
+from hydrointerp.experiments.base import Figure
+from hydrointerp.experiments.curves import minmax, smooth_edge
+from hydrointerp.experiments.daily import daily_maps, method_daily_maps
 from hydrointerp.experiments.inputs import ExperimentInputs
+from hydrointerp.experiments.map_experiment import MapExperiment
+from hydrointerp.experiments.perturbation import Perturbation
 from hydrointerp.experiments.regimes import group_order
-
-
-@dataclass(frozen=True)
-class ChannelSettings:
-    """Settings of Experiment 2 (perturbation as Experiment 1; groups from the station table)."""
-
-    sigma: float = 1.5
-    amplitude: float = 1.0
-    iters_one_pass: int = 20
-    iters_total: int = 200
-    tol: float = 0.1
-    mask_mode: str = "shared"
-    sign_mode: str = "per_pass"
-    truncate: float | None = None
-    seed: int = 0
-    smooth_days: int = 7
-    temperature_channels: tuple[str, ...] = ("tmax", "tmin")
-    precipitation_channels: tuple[str, ...] = ("precip",)
-    method: str = "perturbation"
-    n_steps: int = 16
-    attribution: dict = field(default_factory=dict)
-
-    def __post_init__(self) -> None:
-        method_settings(self)
-
-    def heat(self, channels: tuple[int, ...]) -> HeatSettings:
-        """Per-day ``make_heat`` settings perturbing ``channels``."""
-        return HeatSettings(
-            sigma=self.sigma,
-            amplitude=self.amplitude,
-            iters_one_pass=self.iters_one_pass,
-            iters_total=self.iters_total,
-            tol=self.tol,
-            mask_mode=self.mask_mode,
-            sign_mode=self.sign_mode,
-            truncate=self.truncate,
-            channels=channels,
-            seed=self.seed,
-        )
-
-    def to_dict(self) -> dict:
-        """Plain dict for attributes and the resume hash."""
-        d = asdict(self)
-        d["temperature_channels"] = list(self.temperature_channels)
-        d["precipitation_channels"] = list(self.precipitation_channels)
-        if self.attribution:  # absent when empty: earlier results keep their settings hash
-            d["attribution"] = dict(self.attribution)
-        else:
-            d.pop("attribution")
-        return d
+from hydrointerp.fidelity.scorers import score_channels
+from hydrointerp.plots.channels import plot_channel_sensitivity
 
 
 def channel_indices(frames: xr.DataArray, names: tuple[str, ...]) -> tuple[int, ...]:
@@ -80,12 +35,6 @@ def channel_indices(frames: xr.DataArray, names: tuple[str, ...]) -> tuple[int, 
     return tuple(chans.index(n) for n in names)
 
 
-def minmax(da: xr.DataArray, dim: str = "time") -> xr.DataArray:
-    """Scale each curve to [0, 1] along ``dim`` (a constant curve becomes 0)."""
-    lo, hi = da.min(dim), da.max(dim)
-    return ((da - lo) / (hi - lo).where(hi > lo)).fillna(0.0)
-
-
 def group_curves(per_station: xr.DataArray, groups: xr.DataArray, smooth_days: int) -> xr.DataArray:
     """Group mean over stations, smoothed, min-max scaled: ``(time, group)``."""
     mean = per_station.groupby(groups.rename("group")).mean("station")
@@ -93,59 +42,89 @@ def group_curves(per_station: xr.DataArray, groups: xr.DataArray, smooth_days: i
     return minmax(smooth_edge(mean, smooth_days)).sel(group=order).transpose("time", "group")
 
 
-def _channel_maps(inputs, s, t_idx, p_idx, progress):  # noqa: ANN001, ANN202
-    if s.method == "perturbation":
-        t_maps, flow = daily_maps(inputs, s.heat(t_idx), progress=progress, desc="temperature maps")
-        p_maps, _ = daily_maps(inputs, s.heat(p_idx), progress=progress, desc="precip maps")
-        return t_maps, p_maps, flow
-    maps, flow = method_daily_maps(inputs, s.method, method_settings(s), [t_idx, p_idx], progress)
-    return maps.isel(channel=0, drop=True), maps.isel(channel=1, drop=True), flow
+class ChannelImportance(MapExperiment):
+    """Experiment 2: temperature vs precipitation importance through the year per regime group.
 
-
-def channel_importance(
-    inputs: ExperimentInputs, settings: ChannelSettings | None = None, progress: bool = True
-) -> xr.Dataset:
-    """Experiment 2: the content of ``experiments/channel_importance.nc``.
-
-    Returns
-    -------
-    xarray.Dataset
-        ``s_temperature(time, group)``, ``s_precipitation(time, group)`` (scaled 0..1),
-        ``s_temperature_station(time, station)``, ``s_precipitation_station(time, station)``
-        (unscaled daily pixel maxima), ``flow_group(time, group)`` (group-mean modelled flow).
+    The perturbation as Experiment 1, on the temperature channels or on precipitation
+    (``perturbation.channels`` is replaced by each set; both use the same masks). Result
+    (``experiments/channel_importance.nc``): ``s_temperature(time, group)``,
+    ``s_precipitation(time, group)`` (scaled 0..1), ``s_temperature_station(time, station)``,
+    ``s_precipitation_station(time, station)`` (unscaled daily pixel maxima),
+    ``flow_group(time, group)`` (group-mean modelled flow).
     """
-    s = settings or ChannelSettings()
-    t_idx = channel_indices(inputs.frames, s.temperature_channels)
-    p_idx = channel_indices(inputs.frames, s.precipitation_channels)
-    t_maps, p_maps, flow = _channel_maps(inputs, s, t_idx, p_idx, progress)
-    groups = inputs.stations["group"]
-    s_t = t_maps.max(("lat", "lon")).drop_vars("masks_used", errors="ignore")
-    s_p = p_maps.max(("lat", "lon")).drop_vars("masks_used", errors="ignore")
-    order = group_order(groups)
-    ds = xr.Dataset(
-        {
-            "s_temperature": group_curves(s_t, groups, s.smooth_days),
-            "s_precipitation": group_curves(s_p, groups, s.smooth_days),
-            "s_temperature_station": s_t,
-            "s_precipitation_station": s_p,
-            "flow_group": flow.groupby(groups.rename("group")).mean("station").sel(group=order),
-            "flow_model": flow,
-        }
+
+    name: ClassVar[str] = "channels"
+    file: ClassVar[str] = "channel_importance"
+    title: ClassVar[str] = "Experiment 2: temperature vs precipitation importance through the year"
+    figures: ClassVar[tuple[Figure, ...]] = (
+        Figure(
+            plot_channel_sensitivity,
+            "channel_sensitivity",
+            "S_T,max (red) and S_P,max (blue), each min-max scaled, with the group-mean modelled"
+            " flow (black) per regime group, like Frontiers channel_sensitivity.png.",
+        ),
     )
-    regime = dict(zip(groups.values, inputs.stations["regime"].values, strict=True))
-    ds = ds.assign_coords(
-        group_regime=("group", [regime[g] for g in ds["group"].values]),
-        station_group=("station", groups.values),
+    scores: ClassVar[dict[str, Any]] = {"channel_importance": score_channels}
+
+    perturbation: Perturbation = Perturbation(iters_one_pass=20, iters_total=200, tol=0.1)
+    smooth_days: int = Field(7, ge=1, description="moving mean of the curves (days)")
+    temperature_channels: tuple[str, ...] = Field(
+        ("tmax", "tmin"), description="input channels perturbed together as temperature"
     )
-    ds.attrs["method"] = s.method
-    if "masks_used" in t_maps.coords:  # the fewest masks any day used (convergence check)
-        used = min(int(t_maps["masks_used"].min()), int(p_maps["masks_used"].min()))
-        ds.attrs["masks_used_min"] = used
-    for name, what in (("s_temperature", "temperature"), ("s_precipitation", "precipitation")):
-        ds[name].attrs.update(long_name=f"scaled max sensitivity to {what}", units="1")
-        ds[f"{name}_station"].attrs.update(long_name=f"daily max sensitivity to {what}", units="1")
-    ds["flow_group"].attrs.update(long_name="group-mean modelled normalised flow", units="1")
-    return ds
+    precipitation_channels: tuple[str, ...] = Field(
+        ("precip",), description="input channels perturbed as precipitation"
+    )
+
+    def _maps(self, inputs: ExperimentInputs, t_idx: tuple, p_idx: tuple, progress: bool) -> tuple:
+        if self.method == "perturbation":
+            pert = self.perturbation
+            t_maps, flow = daily_maps(
+                inputs, pert.on_channels(t_idx), progress=progress, desc="temperature maps"
+            )
+            p_maps, _ = daily_maps(
+                inputs, pert.on_channels(p_idx), progress=progress, desc="precip maps"
+            )
+            return t_maps, p_maps, flow
+        settings = self.attribution_settings()
+        maps, flow = method_daily_maps(inputs, self.method, settings, [t_idx, p_idx], progress)
+        return maps.isel(channel=0, drop=True), maps.isel(channel=1, drop=True), flow
+
+    def run(self, inputs: ExperimentInputs, progress: bool = False) -> xr.Dataset:
+        """Experiment 2 on ``inputs``' predictor."""
+        s = self
+        t_idx = channel_indices(inputs.frames, s.temperature_channels)
+        p_idx = channel_indices(inputs.frames, s.precipitation_channels)
+        t_maps, p_maps, flow = self._maps(inputs, t_idx, p_idx, progress)
+        groups = inputs.stations["group"]
+        s_t = t_maps.max(("lat", "lon")).drop_vars("masks_used", errors="ignore")
+        s_p = p_maps.max(("lat", "lon")).drop_vars("masks_used", errors="ignore")
+        order = group_order(groups)
+        ds = xr.Dataset(
+            {
+                "s_temperature": group_curves(s_t, groups, s.smooth_days),
+                "s_precipitation": group_curves(s_p, groups, s.smooth_days),
+                "s_temperature_station": s_t,
+                "s_precipitation_station": s_p,
+                "flow_group": flow.groupby(groups.rename("group")).mean("station").sel(group=order),
+                "flow_model": flow,
+            }
+        )
+        regime = dict(zip(groups.values, inputs.stations["regime"].values, strict=True))
+        ds = ds.assign_coords(
+            group_regime=("group", [regime[g] for g in ds["group"].values]),
+            station_group=("station", groups.values),
+        )
+        ds.attrs["method"] = s.method
+        if "masks_used" in t_maps.coords:  # the fewest masks any day used (convergence check)
+            used = min(int(t_maps["masks_used"].min()), int(p_maps["masks_used"].min()))
+            ds.attrs["masks_used_min"] = used
+        for name, what in (("s_temperature", "temperature"), ("s_precipitation", "precipitation")):
+            ds[name].attrs.update(long_name=f"scaled max sensitivity to {what}", units="1")
+            ds[f"{name}_station"].attrs.update(
+                long_name=f"daily max sensitivity to {what}", units="1"
+            )
+        ds["flow_group"].attrs.update(long_name="group-mean modelled normalised flow", units="1")
+        return ds
 
 
 #: Seasons of the published Experiment 2 statements (METHODS.md 6.2), as months.
@@ -173,17 +152,6 @@ def seasonal_dominance(ds: xr.Dataset) -> xr.Dataset:
             long_name=f"mean S_T - S_P over months {list(months)}", units="1"
         )
     return out
-
-
-def rise_day(curves: xr.DataArray, level: float = 0.5) -> xr.DataArray:
-    """Index of the first day each scaled curve reaches ``level`` (-1 if it never does).
-
-    Compares the spring rise of ``s_temperature`` and ``s_precipitation``: "temperature leads
-    precipitation" means S_T rises first.
-    """
-    reached = curves >= level
-    first = reached.argmax("time").where(reached.any("time"), -1)
-    return first.rename(f"rise_day_{level:g}")
 
 
 def melt_season_peak(curve: xr.DataArray) -> int:

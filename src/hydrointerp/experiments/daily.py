@@ -10,24 +10,30 @@ get their own metric D.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
 import torch
 import xarray as xr
+from pydantic import Field, field_validator
 from sklearn.cluster import AgglomerativeClustering
 from tqdm.auto import tqdm
 
 from hydrointerp.atomic import atomic_path
-from hydrointerp.errors import ConfigError
-from hydrointerp.experiments.attribution_methods import AttributionSettings, method_settings
-from hydrointerp.experiments.engine import MASK_MODES, PerturbationEngine
-from hydrointerp.experiments.heat_map import HeatSettings, cluster_names, draw_pass
+from hydrointerp.experiments.attribution import modelled_flow
+from hydrointerp.experiments.attribution_methods import AttributionSettings, attribution_maps
+from hydrointerp.experiments.base import Figure
+from hydrointerp.experiments.curves import smooth_edge
+from hydrointerp.experiments.engine import PerturbationEngine
+from hydrointerp.experiments.heat_map import cluster_names
 from hydrointerp.experiments.inputs import ExperimentInputs
-from hydrointerp.experiments.masks import SIGN_MODES
+from hydrointerp.experiments.map_experiment import MapExperiment
 from hydrointerp.experiments.metrics_spatial import halfmax_area, ks_in_far, zscore_map
+from hydrointerp.experiments.perturbation import Perturbation, draw_pass
+from hydrointerp.fidelity.scorers import score_daily
+from hydrointerp.plots.daily import plot_daily_gifs, plot_pattern_maps
 
 PATTERN_RULES = ("location", "flow_threshold")
 PATTERNS = ("low_flow", "high_flow")
@@ -37,71 +43,10 @@ PATTERN_DIM = "flow_pattern"
 PROTOTYPE_GROUPS = (2, 2, 2, 3, 3, 2)
 
 
-@dataclass(frozen=True)
-class DailySettings:
-    """Settings of Experiment 1 (defaults: the May-2021 prototype, shared masks)."""
-
-    sigma: float = 1.5
-    amplitude: float = 1.0
-    iters_one_pass: int = 20
-    iters_total: int = 200
-    tol: float = 0.1
-    mask_mode: str = "shared"
-    sign_mode: str = "per_pass"
-    truncate: float | None = None
-    channels: tuple[int, ...] = (0, 1, 2)
-    seed: int = 0
-    smooth_days: int = 7
-    pattern_rule: str = "location"
-    location_groups: tuple[int, ...] = PROTOTYPE_GROUPS
-    flow_quantile: float = 0.5
-    zscore_before_mean: bool = True
-    method: str = "perturbation"
-    n_steps: int = 16
-    attribution: dict = field(default_factory=dict)
-
-    def __post_init__(self) -> None:
-        if self.pattern_rule not in PATTERN_RULES:
-            raise ConfigError(
-                f"pattern_rule must be one of {PATTERN_RULES}, got {self.pattern_rule!r}"
-            )
-        if self.mask_mode not in MASK_MODES or self.sign_mode not in SIGN_MODES:
-            raise ConfigError(f"bad mask_mode/sign_mode: {self.mask_mode!r}, {self.sign_mode!r}")
-        if self.smooth_days < 1:
-            raise ConfigError(f"smooth_days must be >= 1, got {self.smooth_days}")
-        method_settings(self)
-
-    def heat(self) -> HeatSettings:
-        """The per-day ``make_heat`` settings."""
-        return HeatSettings(
-            sigma=self.sigma,
-            amplitude=self.amplitude,
-            iters_one_pass=self.iters_one_pass,
-            iters_total=self.iters_total,
-            tol=self.tol,
-            mask_mode=self.mask_mode,
-            sign_mode=self.sign_mode,
-            truncate=self.truncate,
-            channels=self.channels,
-            seed=self.seed,
-        )
-
-    def to_dict(self) -> dict:
-        """Plain dict for attributes and the resume hash."""
-        d = asdict(self)
-        d["channels"] = list(self.channels)
-        d["location_groups"] = list(self.location_groups)
-        if self.attribution:  # absent when empty: earlier results keep their settings hash
-            d["attribution"] = dict(self.attribution)
-        else:
-            d.pop("attribution")
-        return d
-
-
 def make_daily_heat(
     engine: PerturbationEngine,
     targets: np.ndarray,
-    settings: HeatSettings,
+    settings: Perturbation,
     progress: bool = True,
     desc: str = "daily maps",
     checkpoint: Path | None = None,
@@ -155,7 +100,7 @@ def make_daily_heat(
     return total / torch.as_tensor(used, dtype=torch.float32)[:, None, None, None], used
 
 
-def _new_sweep(n_t: int, n_st: int, shape: tuple, settings: HeatSettings) -> dict:
+def _new_sweep(n_t: int, n_st: int, shape: tuple, settings: Perturbation) -> dict:
     total = torch.zeros(n_t, n_st, *shape, dtype=torch.float32)
     return {
         "total": total,
@@ -189,16 +134,6 @@ def _load_sweep(path: Path | None, key: dict) -> dict | None:
     used = torch.as_tensor(state["used"], dtype=torch.float32)[:, None, None, None]
     prev = torch.where(used > 0, state["total"] / used.clamp(min=1), 0.0)
     return {**state, "prev": prev, "rng": rng}
-
-
-def smooth_edge(da: xr.DataArray, days: int, dim: str = "time") -> xr.DataArray:
-    """Centred moving mean over ``days`` with edge padding (no days lost)."""
-    if days <= 1:
-        return da
-    half = days // 2
-    padded = da.pad({dim: (half, days - 1 - half)}, mode="edge")
-    out = padded.rolling({dim: days}, center=False).mean().isel({dim: slice(days - 1, None)})
-    return out.assign_coords({dim: da[dim]})
 
 
 def daily_diagnostics(maps: xr.DataArray) -> xr.Dataset:
@@ -235,7 +170,7 @@ def _location_pattern(
 
 
 def split_patterns(
-    diag: xr.Dataset, cluster_flow: xr.DataArray, labels: xr.DataArray, s: DailySettings
+    diag: xr.Dataset, cluster_flow: xr.DataArray, labels: xr.DataArray, s: DailyMaps
 ) -> xr.DataArray:
     """``pattern(time, cluster)``: 1 for the high-flow (active) pattern, 0 for low flow."""
     out = []
@@ -319,7 +254,7 @@ def pattern_contrast(ds: xr.Dataset) -> xr.DataArray:
 
 def daily_maps(
     inputs: ExperimentInputs,
-    heat: HeatSettings,
+    heat: Perturbation,
     reference: bool = False,
     progress: bool = True,
     desc: str = "daily maps",
@@ -364,52 +299,103 @@ def method_daily_maps(
 ) -> tuple[xr.DataArray, xr.DataArray]:
     """A registered method's maps ``sensitivity(time, station, lat, lon, channel)`` (one
     ``channel`` per group) and the modelled flow, in the layout of :func:`daily_maps`."""
-    from hydrointerp.experiments.attribution import modelled_flow
-    from hydrointerp.experiments.attribution_methods import attribution_maps
 
     maps = attribution_maps(inputs, method, settings=settings, groups=groups, progress=progress)
     maps = maps.transpose("time", "station", "lat", "lon", "channel").rename("sensitivity")
     return maps, modelled_flow(inputs)
 
 
-def sensitivity_daily(
-    inputs: ExperimentInputs, settings: DailySettings | None = None, progress: bool = True
-) -> xr.Dataset:
-    """Experiment 1: the content of ``experiments/sensitivity_daily.nc``."""
-    s = settings or DailySettings()
-    if s.method == "perturbation":
-        maps, flow = daily_maps(inputs, s.heat(), progress=progress)
-    else:
-        maps, flow = method_daily_maps(inputs, s.method, method_settings(s), [s.channels], progress)
-        maps = maps.isel(channel=0, drop=True)
-    stations = inputs.stations
-    labels = stations["cluster"].rename("cluster")
-    diag = daily_diagnostics(maps)
-    for name in ("max_sensitivity", "halfmax_area", "max_lat", "max_lon"):
-        diag[f"{name}_smooth"] = smooth_edge(diag[name], s.smooth_days)
-    cluster_flow = flow.groupby(labels).mean("station")
-    pattern = split_patterns(diag, cluster_flow, labels, s)
-    pmaps, pks, psign = pattern_maps(maps, pattern, stations, s.zscore_before_mean)
-    ds = xr.Dataset(
-        {
-            "sensitivity": maps.groupby(labels)
-            .mean("station")
-            .transpose("time", "cluster", "lat", "lon"),
-            **{k: diag[k] for k in diag.data_vars},
-            "flow_model": flow,
-            "cluster_flow": cluster_flow.transpose("time", "cluster"),
-            "pattern": pattern,
-            "pattern_map": pmaps,
-            "pattern_ks_d": pks,
-            "pattern_ks_sign": psign,
-        }
+class DailyMaps(MapExperiment):
+    """Experiment 1: daily sensitivity maps through the year, two patterns per cluster, GIFs.
+
+    Defaults: the May-2021 prototype with shared masks. Result
+    (``experiments/sensitivity_daily.nc``): cluster-mean daily maps, daily diagnostics (maximum,
+    half-max area, location) raw and smoothed, the day's pattern per cluster and the two pattern
+    maps with their metric D.
+    """
+
+    name: ClassVar[str] = "daily"
+    file: ClassVar[str] = "sensitivity_daily"
+    title: ClassVar[str] = "Experiment 1: sensitivity through space and time"
+    quick: ClassVar[dict[str, Any]] = {
+        "perturbation": {"iters_one_pass": 10, "iters_total": 20},
+        "target_step": 3,
+        "gifs": False,
+    }
+    figures: ClassVar[tuple[Figure, ...]] = (
+        Figure(
+            plot_pattern_maps,
+            "sensitivity_daily_patterns",
+            "Daily sensitivity diagnostics (maximum, half-max area) and the two sensitivity"
+            " patterns per cluster (high-flow vs low-flow days) with their in/near-vs-far"
+            " statistic D.",
+        ),
     )
-    ds["sensitivity"].attrs.update(
-        long_name="cluster-mean daily sensitivity (not z-scored)", units="1"
+    scores: ClassVar[dict[str, Any]] = {"sensitivity_daily": score_daily}
+
+    perturbation: Perturbation = Perturbation(iters_one_pass=20, iters_total=200, tol=0.1)
+    smooth_days: int = Field(7, ge=1, description="moving mean of the diagnostics (days)")
+    pattern_rule: str = Field("location", description="location (prototype) | flow_threshold")
+    location_groups: tuple[int, ...] = Field(
+        PROTOTYPE_GROUPS, description="Ward groups of the maximum's location per cluster"
     )
-    ds = ds.assign_coords(
-        station_cluster=("station", labels.values),
-        cluster_name=("cluster", cluster_names(stations, ds["cluster"].values)),
-        in_near=stations["in_near"],
-    )
-    return ds
+    flow_quantile: float = Field(0.5, description="flow_threshold rule: the high-flow quantile")
+    zscore_before_mean: bool = Field(True, description="z-score each map before averaging")
+    gifs: bool = Field(True, description="draw the animated GIFs (perturbation only)")
+
+    @field_validator("pattern_rule")
+    @classmethod
+    def _rule(cls, value: str) -> str:
+        if value not in PATTERN_RULES:
+            raise ValueError(f"pattern_rule must be one of {PATTERN_RULES}, got {value!r}")
+        return value
+
+    def run(self, inputs: ExperimentInputs, progress: bool = False) -> xr.Dataset:
+        """Experiment 1 on ``inputs``' predictor."""
+        s = self
+        if s.method == "perturbation":
+            maps, flow = daily_maps(inputs, s.perturbation, progress=progress)
+        else:
+            groups = [s.perturbation.channels]
+            maps, flow = method_daily_maps(
+                inputs, s.method, s.attribution_settings(), groups, progress
+            )
+            maps = maps.isel(channel=0, drop=True)
+        stations = inputs.stations
+        labels = stations["cluster"].rename("cluster")
+        diag = daily_diagnostics(maps)
+        for name in ("max_sensitivity", "halfmax_area", "max_lat", "max_lon"):
+            diag[f"{name}_smooth"] = smooth_edge(diag[name], s.smooth_days)
+        cluster_flow = flow.groupby(labels).mean("station")
+        pattern = split_patterns(diag, cluster_flow, labels, s)
+        pmaps, pks, psign = pattern_maps(maps, pattern, stations, s.zscore_before_mean)
+        ds = xr.Dataset(
+            {
+                "sensitivity": maps.groupby(labels)
+                .mean("station")
+                .transpose("time", "cluster", "lat", "lon"),
+                **{k: diag[k] for k in diag.data_vars},
+                "flow_model": flow,
+                "cluster_flow": cluster_flow.transpose("time", "cluster"),
+                "pattern": pattern,
+                "pattern_map": pmaps,
+                "pattern_ks_d": pks,
+                "pattern_ks_sign": psign,
+            }
+        )
+        ds["sensitivity"].attrs.update(
+            long_name="cluster-mean daily sensitivity (not z-scored)", units="1"
+        )
+        ds = ds.assign_coords(
+            station_cluster=("station", labels.values),
+            cluster_name=("cluster", cluster_names(stations, ds["cluster"].values)),
+            in_near=stations["in_near"],
+        )
+        return ds
+
+    def draw(self, result: xr.Dataset, fig_dir: Path) -> list[Path]:
+        """The pattern maps, and the GIFs (``gifs``; perturbation only)."""
+        out = super().draw(result, fig_dir)
+        if self.gifs and self.method == "perturbation":
+            out += plot_daily_gifs(result, fig_dir)
+        return out

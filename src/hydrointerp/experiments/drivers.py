@@ -6,27 +6,28 @@ day-of-year climatology of the normalised inputs) averaged over the station's re
 antecedent days ``0..max_lag`` are composited over the events, per station and per regime, with
 bootstrap confidence intervals and a permutation test against random days of the same season.
 
-Open choices of the published method are settings (:class:`DriverSettings`). The climatology is
+Open choices of the published method are settings (:class:`Drivers`). The climatology is
 computed from the input days given: with the mini data that is 2010-2011 (two years), not the
 1979-2015 record of the paper, so anomalies there are departures from a two-year mean.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
-from typing import TYPE_CHECKING
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
 import torch
 import xarray as xr
+from pydantic import Field, field_validator
 
-from hydrointerp.errors import ConfigError, DataError
+from hydrointerp.errors import DataError
+from hydrointerp.experiments.base import Experiment, Figure
+from hydrointerp.experiments.inputs import ExperimentInputs
 from hydrointerp.experiments.warming import target_index
+from hydrointerp.fidelity.scorers import score_drivers
+from hydrointerp.plots.drivers import plot_driver_boxes, plot_summer_tmax_vs_glacier
 from hydrointerp.predictor import Predictor
-
-if TYPE_CHECKING:
-    from hydrointerp.experiments.inputs import ExperimentInputs
 
 SEASONS: tuple[str, ...] = ("DJF", "MAM", "JJA", "SON")
 _SEASON_OF_MONTH = {12: 0, 1: 0, 2: 0, 3: 1, 4: 1, 5: 1, 6: 2, 7: 2, 8: 2, 9: 3, 10: 3, 11: 3}
@@ -34,9 +35,10 @@ ANTECEDENT = ("last_input", "target")
 REGIONS = ("in_near", "basin", "cluster")
 
 
-@dataclass(frozen=True)
-class DriverSettings:
-    """Settings of Experiment 3 (every open choice of METHODS.md section 6.3).
+class Drivers(Experiment):
+    """Experiment 3: weather anomalies on the antecedent days of the largest modelled flow rises,
+    per station, season and regime, with bootstrap intervals and a random-day test (every open
+    choice of METHODS.md section 6.3 is a setting). Result: ``experiments/drivers.nc``.
 
     Attributes
     ----------
@@ -58,33 +60,66 @@ class DriverSettings:
         Bootstrap resamples, random-day draws for the p-value, interval level and the seed.
     """
 
-    antecedent: str = "last_input"
-    max_lag: int = 3
-    region: str = "in_near"
-    top_fraction: float = 0.1
-    n_events: int | None = None
-    period: tuple[str, str] | None = None
-    n_boot: int = 1000
-    n_random: int = 1000
-    ci: float = 0.95
-    seed: int = 0
+    name: ClassVar[str] = "drivers"
+    title: ClassVar[str] = "Experiment 3: weather anomalies that drive streamflow rises"
+    quick: ClassVar[dict[str, Any]] = {"n_boot": 200, "n_random": 200}
+    figures: ClassVar[tuple[Figure, ...]] = (
+        Figure(
+            plot_driver_boxes,
+            "drivers_0antecedent",
+            "Weather anomalies (Tmax, Tmin, P) on the days of the largest modelled flow rises, by"
+            " season and regime, like Frontiers 0antecedent_328top.png.",
+        ),
+        Figure(
+            plot_summer_tmax_vs_glacier,
+            "drivers_summer_tmax",
+            "Summer Tmax anomaly of the flow-rise days against glacier cover.",
+        ),
+    )
+    scores: ClassVar[dict[str, Any]] = {"drivers": score_drivers}
 
-    def __post_init__(self) -> None:
-        if self.antecedent not in ANTECEDENT:
-            raise ConfigError(f"antecedent must be one of {ANTECEDENT}, got {self.antecedent!r}")
-        if self.region not in REGIONS:
-            raise ConfigError(f"region must be one of {REGIONS}, got {self.region!r}")
-        if not 0 < self.top_fraction <= 1:
-            raise ConfigError(f"top_fraction must be in (0, 1], got {self.top_fraction}")
+    antecedent: str = Field("last_input", description="lag 0: last_input (t - 1) | target (t)")
+    max_lag: int = Field(3, ge=0, description="antecedent days 0..max_lag (days)")
+    region: str = Field("in_near", description="in_near | basin | cluster")
+    top_fraction: float = Field(0.1, gt=0, le=1, description="share of a season's days as events")
+    n_events: int | None = Field(None, ge=1, description="fixed events per season (None)")
+    period: tuple[str, str] | None = Field(None, description="first, last event date (None: all)")
+    n_boot: int = Field(1000, ge=1, description="bootstrap resamples")
+    n_random: int = Field(1000, ge=1, description="random-day draws of the p-value")
+    ci: float = Field(0.95, gt=0, lt=1, description="interval level")
+    seed: int = Field(0, description="seed of the bootstrap and random days")
+
+    @field_validator("antecedent")
+    @classmethod
+    def _antecedent(cls, value: str) -> str:
+        if value not in ANTECEDENT:
+            raise ValueError(f"antecedent must be one of {ANTECEDENT}, got {value!r}")
+        return value
+
+    @field_validator("region")
+    @classmethod
+    def _region(cls, value: str) -> str:
+        if value not in REGIONS:
+            raise ValueError(f"region must be one of {REGIONS}, got {value!r}")
+        return value
 
     def to_attrs(self) -> dict:
-        """Settings as NetCDF attributes."""
+        """The experiment's own settings as NetCDF attributes."""
         out = {}
-        for k, v in asdict(self).items():
+        for k in type(self).model_fields:
+            if k in Experiment.model_fields:
+                continue  # the shared settings are recorded with every result
+            v = getattr(self, k)
             out[f"setting_{k}"] = (
                 "none" if v is None else (",".join(v) if isinstance(v, tuple) else v)
             )
         return out
+
+    def run(self, inputs: ExperimentInputs, progress: bool = False) -> xr.Dataset:
+        """Experiment 3 on ``inputs``' predictor."""
+        return drivers_experiment(
+            inputs.predictor, inputs.frames, inputs.target_times, inputs.stations, self
+        )
 
 
 def season_index(times: pd.DatetimeIndex) -> np.ndarray:
@@ -140,7 +175,7 @@ def _events(rise: np.ndarray, candidates: np.ndarray, n: int) -> np.ndarray:
 
 
 def _composite_stats(
-    values: np.ndarray, null_pool: np.ndarray, st: DriverSettings, rng: np.random.Generator
+    values: np.ndarray, null_pool: np.ndarray, st: Drivers, rng: np.random.Generator
 ) -> tuple[np.ndarray, ...]:
     """``values[n, lag, var]`` of the events, ``null_pool[m, lag, var]`` of the season's days:
     mean, bootstrap low/high and permutation p-value, each ``[lag, var]``."""
@@ -161,7 +196,7 @@ def drivers_from_flow(
     flow: xr.DataArray,
     frames: xr.DataArray,
     stations: xr.Dataset,
-    settings: DriverSettings | None = None,
+    settings: Drivers | None = None,
 ) -> xr.Dataset:
     """Experiment 3 from a given modelled flow ``(time, station)`` (normalised).
 
@@ -175,7 +210,7 @@ def drivers_from_flow(
         ``in_near(station, lat, lon)``, ``cluster``, ``regime`` and ``glacier_fraction``
         ``(station)``; optional ``basin_mask``.
     settings
-        :class:`DriverSettings`.
+        :class:`Drivers`.
 
     Returns
     -------
@@ -184,7 +219,7 @@ def drivers_from_flow(
         ``p_value``, ``n_events(season, station)``, ``regime``/``glacier_fraction(station)``,
         ``regime_anomaly(season, regime, variable, lag)`` and the settings as attributes.
     """
-    st = settings or DriverSettings()
+    st = settings or Drivers()
     rng = np.random.default_rng(st.seed)
     ids = [str(s) for s in flow["station"].values]
     stn = stations.sel(station=ids)
@@ -224,7 +259,7 @@ def _drivers_dataset(
     stn: xr.Dataset,
     frames: xr.DataArray,
     lags: np.ndarray,
-    st: DriverSettings,
+    st: Drivers,
 ) -> xr.Dataset:
     dims = ("season", "station", "variable", "lag")
     ds = xr.Dataset(
@@ -259,7 +294,7 @@ def drivers_experiment(
     frames: xr.DataArray,
     target_times: pd.DatetimeIndex,
     stations: xr.Dataset,
-    settings: DriverSettings | None = None,
+    settings: Drivers | None = None,
 ) -> xr.Dataset:
     """Experiment 3 on a predictor: predict the target days, then :func:`drivers_from_flow`."""
     times = pd.DatetimeIndex(target_times)
@@ -276,12 +311,3 @@ def drivers_experiment(
     ds = drivers_from_flow(modelled, frames, stations, settings)
     ds["flow"] = modelled
     return ds
-
-
-def drivers_from_inputs(
-    inputs: ExperimentInputs, settings: DriverSettings | None = None
-) -> xr.Dataset:
-    """:func:`drivers_experiment` on :class:`~hydrointerp.experiments.inputs.ExperimentInputs`."""
-    return drivers_experiment(
-        inputs.predictor, inputs.frames, inputs.target_times, inputs.stations, settings
-    )

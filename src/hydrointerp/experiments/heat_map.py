@@ -20,81 +20,27 @@ has converged), so every member uses the same masks.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+import dataclasses
+import json
+from typing import Any, ClassVar
 
 import numpy as np
+import pandas as pd
 import torch
 import xarray as xr
+from pydantic import Field
 from tqdm.auto import tqdm
 
-from hydrointerp.errors import ConfigError
-from hydrointerp.experiments.attribution_methods import (
-    attribution_maps,
-    method_settings,
-)
-from hydrointerp.experiments.engine import MASK_MODES, PerturbationEngine
+from hydrointerp.experiments.attribution_methods import attribution_maps
+from hydrointerp.experiments.base import Figure
+from hydrointerp.experiments.engine import PerturbationEngine
 from hydrointerp.experiments.inputs import ExperimentInputs
-from hydrointerp.experiments.masks import SIGN_MODES, MaskSet, draw_masks
+from hydrointerp.experiments.map_experiment import MAP_CONTROLS, MapExperiment
+from hydrointerp.experiments.masks import MaskSet
 from hydrointerp.experiments.metrics_spatial import halfmax_area, ks_in_far, zscore_map
-
-
-@dataclass(frozen=True)
-class HeatSettings:
-    """Settings of ``make_heat``. Defaults: the mini run of the published code.
-
-    ``mask_mode="shared"`` (same masks for all target days) is the default because it is the
-    fast engine path; ``"per_day"`` draws new masks per target day as published.
-    ``method``: a registered attribution method
-    (:data:`~hydrointerp.experiments.attribution_methods.METHODS`); other than
-    ``"perturbation"`` its maps (``attribution`` options, ``n_steps``, ``seed``) replace the
-    Gaussian masks, and the heat map is their per-station time mean.
-    """
-
-    sigma: float = 1.5
-    amplitude: float = 1.0
-    iters_one_pass: int = 50
-    iters_total: int = 100
-    tol: float = 1.0
-    mask_mode: str = "shared"
-    sign_mode: str = "per_pass"
-    truncate: float | None = None
-    channels: tuple[int, ...] = (0, 1, 2)
-    seed: int = 0
-    method: str = "perturbation"
-    n_steps: int = 16
-    attribution: dict = field(default_factory=dict)
-
-    def __post_init__(self) -> None:
-        method_settings(self)
-        if self.mask_mode not in MASK_MODES:
-            raise ConfigError(f"mask_mode must be one of {MASK_MODES}, got {self.mask_mode!r}")
-        if self.sign_mode not in SIGN_MODES:
-            raise ConfigError(f"sign_mode must be one of {SIGN_MODES}, got {self.sign_mode!r}")
-        if self.iters_one_pass < 1 or self.iters_total < self.iters_one_pass:
-            raise ConfigError(
-                f"need 1 <= iters_one_pass <= iters_total, got {self.iters_one_pass},"
-                f" {self.iters_total}"
-            )
-        if self.sigma <= 0:
-            raise ConfigError(f"sigma must be positive, got {self.sigma}")
-
-    def to_dict(self) -> dict:
-        """Plain dict (for NetCDF attributes and the resume hash)."""
-        d = asdict(self)
-        d["channels"] = list(self.channels)
-        d["attribution"] = dict(self.attribution)
-        if self.method == "perturbation":  # the published path keeps its settings (and hashes)
-            for key in ("method", "n_steps", "attribution"):
-                d.pop(key)
-        return d
-
-
-def draw_pass(rng: np.random.Generator, s: HeatSettings, n_groups: int, shape: tuple) -> MaskSet:
-    """One pass of masks; the signs carry the amplitude."""
-    masks = draw_masks(
-        rng, n_groups, s.iters_one_pass, shape, s.sigma, s.iters_one_pass, s.sign_mode, s.truncate
-    )
-    return MaskSet(masks.centres, masks.signs * np.float32(s.amplitude), masks.weights)
+from hydrointerp.experiments.perturbation import Perturbation, draw_pass
+from hydrointerp.fidelity.scorers import Bundle, score_heat_map
+from hydrointerp.plots.heat_map import plot_cluster_heat_maps
 
 
 def _rel_change(
@@ -109,7 +55,7 @@ def _rel_change(
 def make_heat(
     engine: PerturbationEngine,
     targets: np.ndarray,
-    settings: HeatSettings,
+    settings: Perturbation,
     progress: bool = True,
 ) -> tuple[torch.Tensor, int]:
     """Time-mean sensitivity maps of every member, ``[R, S, H, W]``, and the masks used per day.
@@ -225,71 +171,110 @@ def _describe(ds: xr.Dataset) -> None:
     ds["area_a_member"].attrs.update(long_name="half-max area per member (metric A)", units="1")
 
 
-def heat_map(
-    inputs: ExperimentInputs,
-    settings: HeatSettings | None = None,
-    reference: bool = False,
-    progress: bool = True,
-) -> xr.Dataset:
-    """The HESS heat-map experiment: ``experiments/heat_map.nc`` content.
+def _time_attrs(inputs: ExperimentInputs) -> dict[str, Any]:
+    return dict(
+        n_target_days=len(inputs.target_times),
+        first_target=str(inputs.target_times[0].date()),
+        last_target=str(inputs.target_times[-1].date()),
+        source=inputs.source,
+    )
 
-    Returns
-    -------
-    xarray.Dataset
-        ``sensitivity(station, lat, lon)`` (z-scored ensemble mean), ``area_a(station)``,
-        ``ks_d(cluster)`` (+ ``ks_sign``), ``cluster(station)``, per-member maps and A, and the
-        cluster-mean maps ``cluster_sensitivity(cluster, lat, lon)``.
+
+def run_masks(ds: xr.Dataset) -> MaskSet | None:
+    """The shared masks a heat-map run used, re-drawn from its recorded settings and seed
+    (the mask stream is a pure function of the settings), or None for per-day masks."""
+    try:
+        given = json.loads(str(ds.attrs.get("settings_json", "{}")))
+    except json.JSONDecodeError:
+        return None
+    s = Perturbation.model_validate(given.get("perturbation", {}))
+    used = int(ds.attrs.get("masks_per_day", 0))
+    if s.mask_mode != "shared" or used < 1:
+        return None
+    rng = np.random.default_rng(s.seed)
+    shape = (ds.sizes["lat"], ds.sizes["lon"])
+    parts = [draw_pass(rng, s, 1, shape) for _ in range(-(-used // s.iters_one_pass))]
+    return MaskSet(
+        np.concatenate([p.centres for p in parts], axis=1),
+        np.concatenate([p.signs for p in parts], axis=1),
+        np.concatenate([p.weights for p in parts], axis=1),
+    )
+
+
+def _score(b: Bundle) -> list:
+    """Heat-map fidelity, with the network's own masks (for the same-mask explainer)."""
+    if b.masks is None and "perturbation" in b.model:
+        b = dataclasses.replace(b, masks=run_masks(b.model["perturbation"]))
+    return score_heat_map(b)
+
+
+class HeatMap(MapExperiment):
+    """The HESS spatial sensitivity heat maps with metrics A and D (METHODS.md 5.1).
+
+    Result (``experiments/heat_map.nc``): ``sensitivity(station, lat, lon)`` (z-scored ensemble
+    mean), ``area_a(station)``, ``ks_d(cluster)`` (+ ``ks_sign``), ``cluster(station)``,
+    per-member maps and A, and the cluster-mean maps ``cluster_sensitivity(cluster, lat, lon)``.
+    A method other than the perturbation gives, per station, the time mean of its maps over
+    ``perturbation.channels`` taken as one group (``|attribution|`` summed over look-back days
+    and channels; signed with ``attribution={"signed": True}``), as one member.
     """
-    settings = settings or HeatSettings()
-    if settings.method != "perturbation":
-        return method_heat_map(inputs, settings, progress)
-    engine = PerturbationEngine(
-        inputs.predictor,
-        inputs.frames_array(),
-        inputs.lookback,
-        start=_start(inputs),
-        reference=reference,
+
+    name: ClassVar[str] = "heat_map"
+    title: ClassVar[str] = "HESS spatial sensitivity heat maps"
+    quick: ClassVar[dict[str, Any]] = {
+        "perturbation": {"iters_one_pass": 10, "iters_total": 20},
+        "target_step": 7,
+    }
+    controls: ClassVar[tuple[str, ...]] = (*MAP_CONTROLS, "contribution")
+    figures: ClassVar[tuple[Figure, ...]] = (
+        Figure(
+            plot_cluster_heat_maps,
+            "heat_map_clusters",
+            "Ensemble-mean z-scored sensitivity S(x, y) per cluster with basins and gauges, like"
+            " HESS Fig 7: where in space the model looks.",
+        ),
     )
-    maps, used = make_heat(engine, inputs.target_indices(), settings, progress)
-    ds = summarise_maps(_labelled(maps, inputs), inputs.stations)
-    ds.attrs.update(
-        masks_per_day=used,
-        n_target_days=len(inputs.target_times),
-        first_target=str(inputs.target_times[0].date()),
-        last_target=str(inputs.target_times[-1].date()),
-        source=inputs.source,
-    )
-    return ds
+    scores: ClassVar[dict[str, Any]] = {"heat_map": _score}
 
+    reference: bool = Field(False, description="the engine's straightforward reference path")
 
-def method_heat_map(
-    inputs: ExperimentInputs, settings: HeatSettings, progress: bool = True
-) -> xr.Dataset:
-    """The heat map of a registered method: per station, the time mean of its maps over
-    ``settings.channels`` taken as one group (``|attribution|`` summed over look-back days and
-    channels; signed with ``attribution={"signed": True}``), as one ``member`` of
-    :func:`summarise_maps` (members are averaged inside the method)."""
-    maps = attribution_maps(
-        inputs,
-        settings.method,
-        settings=method_settings(settings),
-        groups=[settings.channels],
-        progress=progress,
-    )
-    raw = maps.isel(channel=0, drop=True).mean("time").expand_dims(member=[0])
-    ds = summarise_maps(raw.transpose("member", "station", "lat", "lon"), inputs.stations)
-    ds.attrs.update(
-        {f"attribution_{k}": v for k, v in maps.attrs.items()},
-        method=settings.method,
-        n_target_days=len(inputs.target_times),
-        first_target=str(inputs.target_times[0].date()),
-        last_target=str(inputs.target_times[-1].date()),
-        source=inputs.source,
-    )
-    return ds
+    def run(self, inputs: ExperimentInputs, progress: bool = False) -> xr.Dataset:
+        """The heat maps of ``inputs``' predictor."""
+        if self.method != "perturbation":
+            return self._method_maps(inputs, progress)
+        engine = PerturbationEngine(
+            inputs.predictor,
+            inputs.frames_array(),
+            inputs.lookback,
+            start=pd.Timestamp(inputs.frames["time"].values[0]),
+            reference=self.reference,
+        )
+        maps, used = make_heat(engine, inputs.target_indices(), self.perturbation, progress)
+        ds = summarise_maps(_labelled(maps, inputs), inputs.stations)
+        ds.attrs.update(masks_per_day=used, **_time_attrs(inputs))
+        return ds
 
+    def _method_maps(self, inputs: ExperimentInputs, progress: bool) -> xr.Dataset:
+        maps = attribution_maps(
+            inputs,
+            self.method,
+            settings=self.attribution_settings(),
+            groups=[self.perturbation.channels],
+            progress=progress,
+        )
+        raw = maps.isel(channel=0, drop=True).mean("time").expand_dims(member=[0])
+        ds = summarise_maps(raw.transpose("member", "station", "lat", "lon"), inputs.stations)
+        ds.attrs.update(
+            {f"attribution_{k}": v for k, v in maps.attrs.items()},
+            method=self.method,
+            **_time_attrs(inputs),
+        )
+        return ds
 
-def _start(inputs: ExperimentInputs):  # noqa: ANN202
-    import pandas as pd
-
-    return pd.Timestamp(inputs.frames["time"].values[0])
+    def summary(self, result: xr.Dataset) -> str:
+        """Metric D per cluster."""
+        d = (result["ks_d"] * result["ks_sign"]).values
+        names = result["cluster_name"].values
+        return "metric D per cluster: " + ", ".join(
+            f"{n}={v:+.3f}" for n, v in zip(names, d, strict=True)
+        )

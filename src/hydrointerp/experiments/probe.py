@@ -9,21 +9,21 @@ mean R² should exceed the random units'.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
 
 import numpy as np
 import xarray as xr
 
 from hydrointerp.errors import DataError
-from hydrointerp.experiments.cell_states import (
+from hydrointerp.experiments.curves import residual
+from hydrointerp.experiments.inputs import ExperimentInputs
+from hydrointerp.experiments.lstm_states import (
+    cluster_members,
+    last_window,
     record_cell_states,
-    residual,
     weight_glacier_correlation,
 )
+from hydrointerp.fidelity.truth import glacial_melt
 from hydrointerp.models.cnn_lstm import CNNLSTM
-
-if TYPE_CHECKING:
-    from hydrointerp.experiments.inputs import ExperimentInputs
 
 
 def r_squared(states: np.ndarray, target: np.ndarray) -> np.ndarray:
@@ -137,9 +137,6 @@ def probe_from_inputs(
     """:func:`probe_experiment` for one cluster of the inputs' ensemble on a virtual region
     (``region`` must carry ``flow_component``); the target is the glacial stations' mean
     z-scored true glacier melt on each window day."""
-    from hydrointerp.experiments.cell_states import cluster_members, last_window
-    from hydrointerp.fidelity.truth import glacial_melt
-
     members, ids = cluster_members(inputs, cluster)
     window = last_window(inputs)
     melt = glacial_melt(region)

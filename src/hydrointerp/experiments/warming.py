@@ -14,19 +14,21 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
-from typing import TYPE_CHECKING
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
 import torch
 import xarray as xr
+from pydantic import Field
 from tqdm.auto import tqdm
 
 from hydrointerp.errors import DataError
+from hydrointerp.experiments.base import Experiment, Figure
+from hydrointerp.experiments.inputs import ExperimentInputs
+from hydrointerp.fidelity.scorers import score_warming
+from hydrointerp.plots.warming import plot_freshet_tracking, plot_freshet_vs_freezing
 from hydrointerp.predictor import Predictor
-
-if TYPE_CHECKING:
-    from hydrointerp.experiments.inputs import ExperimentInputs
 
 FREEZING_K = 273.0
 DELTA_T = np.linspace(5.0, -5.0, 11)
@@ -324,26 +326,59 @@ def warming_experiment(
     return ds
 
 
-def warming_from_inputs(
-    inputs: ExperimentInputs,
-    delta_t: Sequence[float] = DELTA_T,
-    swapped_means: bool = False,
-    smooth_days: int = 30,
-) -> xr.Dataset:
-    """:func:`warming_experiment` on :class:`~hydrointerp.experiments.inputs.ExperimentInputs`
-    (cluster regions = union of the stations' in/near pixels)."""
-    st = inputs.stations
-    scaling = TemperatureScaling.from_constants(
-        inputs.channel_mean, inputs.channel_std, swapped_means
+class TemperatureShift(Experiment):
+    """Base of the experiments that shift the input temperatures by ``delta_t``."""
+
+    delta_t: tuple[float, ...] = Field(
+        tuple(float(x) for x in DELTA_T), description="temperature shifts (K)"
     )
-    region = cluster_region(st["in_near"], st["cluster"])
-    return warming_experiment(
-        inputs.predictor,
-        inputs.frames,
-        inputs.target_times,
-        st["cluster"],
-        region,
-        delta_t,
-        scaling,
-        smooth_days,
+    swapped_means: bool = Field(
+        False, description="reproduce the mini notebook's swapped Tmax/Tmin means"
     )
+    quick: ClassVar[dict[str, Any]] = {"delta_t": [5.0, 0.0, -5.0]}
+
+    def scaling(self, inputs: ExperimentInputs) -> TemperatureScaling:
+        """The de-normalisation of the temperature channels of ``inputs``."""
+        return TemperatureScaling.from_constants(
+            inputs.channel_mean, inputs.channel_std, self.swapped_means
+        )
+
+
+class Warming(TemperatureShift):
+    """Uniform warming/cooling (dT = +5..-5 K): freshet timing and peak per cluster against the
+    freezing-transition day (HESS Fig 9, 10); cluster regions are the union of the stations'
+    in/near pixels. Result: ``experiments/warming.nc``."""
+
+    name: ClassVar[str] = "warming"
+    title: ClassVar[str] = "Uniform warming/cooling: freshet timing and peak"
+    figures: ClassVar[tuple[Figure, ...]] = (
+        Figure(
+            plot_freshet_tracking,
+            "warming_freshet_tracking",
+            "Cluster-mean seasonal flow under uniform ΔT from +5 to −5 K with the Tmin/Tmax ="
+            " 0 °C transitions, like HESS Fig 9.",
+        ),
+        Figure(
+            plot_freshet_vs_freezing,
+            "freshet_vs_freezing",
+            "Freshet onset and peak against the spring freezing transition under ΔT (HESS Fig 10).",
+        ),
+    )
+    scores: ClassVar[dict[str, Any]] = {"warming": score_warming}
+
+    smooth_days: int = Field(30, ge=1, description="trailing mean of the seasonal cycle (days)")
+
+    def run(self, inputs: ExperimentInputs, progress: bool = False) -> xr.Dataset:
+        """The warming experiment on ``inputs``' predictor."""
+        st = inputs.stations
+        region = cluster_region(st["in_near"], st["cluster"])
+        return warming_experiment(
+            inputs.predictor,
+            inputs.frames,
+            inputs.target_times,
+            st["cluster"],
+            region,
+            list(self.delta_t),
+            self.scaling(inputs),
+            self.smooth_days,
+        )

@@ -30,7 +30,12 @@ import xarray as xr
 from sklearn.linear_model import RidgeCV
 
 from hydrointerp.errors import DataError
-from hydrointerp.experiments.cell_states import record_cell_states, weight_glacier_correlation
+from hydrointerp.experiments.lstm_states import (
+    cluster_members,
+    record_cell_states,
+    weight_glacier_correlation,
+)
+from hydrointerp.fidelity.randomise import randomised
 from hydrointerp.fidelity.truth import glacial_melt
 
 ALPHAS = np.logspace(-2, 4, 13)
@@ -169,9 +174,6 @@ def decoding_from_inputs(
 ) -> xr.Dataset:
     """:func:`decode_melt` for one cluster's models of the inputs' ensemble, on every full year
     of the inputs' frames, with an untrained copy of the same models as a control."""
-    from hydrointerp.experiments.cell_states import cluster_members
-    from hydrointerp.fidelity.randomise import randomised
-
     members, ids = cluster_members(inputs, cluster)  # type: ignore[arg-type]
     untrained = [randomised(m, "random_all", seed + 101 + i) for i, m in enumerate(members)]
     g = inputs.stations["glacier_fraction"].sel(station=ids).values  # type: ignore[attr-defined]

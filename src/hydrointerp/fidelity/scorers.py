@@ -3,8 +3,8 @@
 Each scorer reads a :class:`Bundle` (the experiment's files of one run) and returns
 :class:`~hydrointerp.fidelity.skill.ScoreRow` rows. Where a control is missing (no independent
 truth run, no untrained network) the row still comes, without the skill that needs it.
-Registered in :data:`SCORERS` by the experiment's file stem; ``docs/fidelity.md`` explains each
-metric and which broken explainers it was kept for.
+Each experiment names its scorers (its ``scores`` hook, by output file stem);
+``docs/fidelity.md`` explains each metric and which broken explainers it was kept for.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import xarray as xr
 
-from hydrointerp.experiments.channels import minmax, rise_day
+from hydrointerp.experiments.curves import minmax, rise_day
 from hydrointerp.fidelity import explainers as ex
 from hydrointerp.fidelity import metrics as mt
 from hydrointerp.fidelity.skill import ScoreRow, reference_row, skill_row
@@ -754,16 +754,3 @@ def score_decoding(b: Bundle) -> list[ScoreRow]:
         )
     )
     return rows
-
-
-#: scorer of each experiment, by the experiment's file stem
-SCORERS: dict[str, Callable[[Bundle], list[ScoreRow]]] = {
-    "heat_map": score_heat_map,
-    "sensitivity_daily": score_daily,
-    "channel_importance": score_channels,
-    "drivers": score_drivers,
-    "warming": score_warming,
-    "august": score_august,
-    "cell_states": score_cell_states,
-    "decoding": score_decoding,
-}

@@ -11,18 +11,17 @@ Layout read (written by the experiment stages, :mod:`hydrointerp.fidelity.contro
 
 from __future__ import annotations
 
-import dataclasses
-import json
 import os
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import xarray as xr
 
 from hydrointerp.errors import DataError
 from hydrointerp.experiments.attribution_methods import METHODS, result_name
-from hydrointerp.fidelity.scorers import SCORERS, Bundle
+from hydrointerp.experiments.base import Scorer
+from hydrointerp.experiments.catalog import registry
+from hydrointerp.fidelity.scorers import Bundle
 from hydrointerp.fidelity.skill import COLUMNS, verdict
 
 
@@ -40,37 +39,17 @@ def _method_files(exp: Path, stem: str) -> dict[str, xr.Dataset]:
     return found
 
 
-def run_masks(ds: xr.Dataset) -> object | None:
-    """The shared masks a heat-map run used, re-drawn from its recorded settings and seed
-    (the mask stream is a pure function of the settings), or None for per-day masks."""
-    from hydrointerp.experiments.heat_map import HeatSettings, draw_pass
-    from hydrointerp.experiments.masks import MaskSet
-
-    try:
-        given = json.loads(str(ds.attrs.get("settings_json", "{}")))
-    except json.JSONDecodeError:
-        return None
-    fields = {f.name for f in dataclasses.fields(HeatSettings)}
-    kw = {k: tuple(v) if isinstance(v, list) else v for k, v in given.items() if k in fields}
-    s = HeatSettings(**kw)
-    used = int(ds.attrs.get("masks_per_day", 0))
-    if s.mask_mode != "shared" or used < 1:
-        return None
-    rng = np.random.default_rng(s.seed)
-    shape = (ds.sizes["lat"], ds.sizes["lon"])
-    parts = [draw_pass(rng, s, 1, shape) for _ in range(-(-used // s.iters_one_pass))]
-    return MaskSet(
-        np.concatenate([p.centres for p in parts], axis=1),
-        np.concatenate([p.signs for p in parts], axis=1),
-        np.concatenate([p.weights for p in parts], axis=1),
-    )
+def scorers() -> dict[str, Scorer]:
+    """The scorer of every output file stem of every registered experiment (its
+    :attr:`~hydrointerp.experiments.base.Experiment.scores` hook)."""
+    return {stem: fn for cls in registry().values() for stem, fn in cls.scores.items()}
 
 
 def bundles(run_dir: Path, region: xr.Dataset | None, n_boot: int) -> list[Bundle]:
-    """A :class:`Bundle` per experiment that has a network result."""
+    """A :class:`Bundle` per scored output that has a network result."""
     exp = run_dir / "experiments"
     out = []
-    for stem in SCORERS:
+    for stem in scorers():
         model = _method_files(exp, stem)
         if not model:
             continue
@@ -84,11 +63,6 @@ def bundles(run_dir: Path, region: xr.Dataset | None, n_boot: int) -> list[Bundl
                         controls[variant] = ds
                     else:
                         method_controls.setdefault(method, {})[variant] = ds
-        masks = (
-            run_masks(model["perturbation"])
-            if stem == "heat_map" and "perturbation" in model
-            else None
-        )
         out.append(
             Bundle(
                 stem,
@@ -97,7 +71,7 @@ def bundles(run_dir: Path, region: xr.Dataset | None, n_boot: int) -> list[Bundl
                 controls,
                 controls.pop("contribution", None),
                 region,
-                masks,
+                None,
                 n_boot,
                 method_controls,
             )
@@ -122,8 +96,9 @@ def fidelity_table(
     if region is None and (run / "region.nc").is_file():
         region = xr.load_dataset(run / "region.nc", engine="h5netcdf")
     rows = []
+    score = scorers()
     for b in bundles(run, region, n_boot):
-        rows += [r.as_dict() for r in SCORERS[b.name](b)]
+        rows += [r.as_dict() for r in score[b.name](b)]
     if not rows:
         exp = run / "experiments"
         raise DataError(

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from hydrointerp.config import RunConfig, load_config
+from hydrointerp.config import RunConfig, check_experiments, load_config
 from hydrointerp.pipeline import baseline_stage as bs
 from hydrointerp.pipeline import data_stages as ds
 from hydrointerp.pipeline import experiment_stages as es
@@ -162,9 +162,9 @@ def run_study(
     overrides = {"workers": workers, "scheduler": scheduler}
     if isinstance(config, RunConfig):
         cfg = config.model_copy(update={k: v for k, v in overrides.items() if v is not None})
+        check_experiments(cfg, "<RunConfig>")  # a config read from YAML was checked then
     else:
         cfg = load_config(config, overrides)
-    es.check_settings(cfg)
     preflight.check_settings(cfg, shared)
     run_dir = Path(out) if out is not None else default_out(cfg)
     stages = build_stages(cfg)

@@ -9,7 +9,6 @@ import numpy as np
 import xarray as xr
 from scipy.stats import gaussian_kde
 
-from hydrointerp.experiments.august import GLACIER_CLASS_NAMES
 from hydrointerp.plots.warming import plt, save_figure
 
 CLASS_COLOURS = ("#9e9e9e", "#9fdef9", "#4a90c2", "#15406a")
@@ -27,7 +26,8 @@ def plot_august(ds: xr.Dataset, path: str | os.PathLike[str]) -> Path:
     a.set_ylabel(r"$dQ_{Aug}/dT_{Aug}$ (normalised flow K$^{-1}$)")
     a.set_title("(a)")
     grid = np.linspace(s.min() - 0.05, s.max() + 0.05, 300)
-    for k, name in enumerate(GLACIER_CLASS_NAMES):
+    names = str(ds["glacier_class"].attrs["class_names"]).split(" | ")  # the result's own
+    for k, name in enumerate(names):
         vals = s[cls == k]
         if len(vals) > 2 and np.ptp(vals) > 0:
             b.plot(

@@ -9,7 +9,6 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
-from hydrointerp.experiments.drivers import SEASONS
 from hydrointerp.experiments.regimes import REGIME_COLOURS, REGIMES
 from hydrointerp.plots.warming import plt, save_figure
 
@@ -29,7 +28,7 @@ def plot_driver_boxes(ds: xr.Dataset, path: str | os.PathLike[str], lag: int = 0
     variables = [str(v) for v in ds["variable"].values]
     regimes = [r for r in REGIMES if r in set(ds["regime"].values)]
     width = 0.8 / max(len(regimes), 1)
-    for ax, season in zip(axes, SEASONS, strict=True):
+    for ax, season in zip(axes, [str(q) for q in ds["season"].values], strict=True):
         a = ds["anomaly"].sel(season=season, lag=lag)
         for j, reg in enumerate(regimes):
             data = [a.sel(variable=v).values[ds["regime"].values == reg] for v in variables]

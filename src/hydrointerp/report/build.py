@@ -20,10 +20,9 @@ import xarray as xr
 
 from hydrointerp import __version__
 from hydrointerp.atomic import write_text
+from hydrointerp.experiments.catalog import experiment_class
 from hydrointerp.report import html as h
 from hydrointerp.report.captions import (
-    EXPERIMENT_FILES,
-    EXPERIMENT_TITLES,
     caption_for,
     section_of,
 )
@@ -205,9 +204,10 @@ def _per_cluster_skill(run_dir: Path) -> str:
 
 
 def _experiment_section(run_dir: Path, name: str, figures: list[Path], embed: bool) -> str:
-    stem = EXPERIMENT_FILES.get(name, name)
+    cls = experiment_class(name)
+    stem = cls.file
     path = run_dir / "experiments" / f"{stem}.nc"
-    title = EXPERIMENT_TITLES.get(name, name)
+    title = cls.title
     if not path.is_file():
         return h.section(name, title, h.note(f"experiments/{stem}.nc is missing.", missing=True))
     with xr.open_dataset(path, engine="h5netcdf") as res:
@@ -346,7 +346,7 @@ def build_report(run_dir: str | os.PathLike[str], cfg: Any, shared: Path | None 
         parts.append(
             (
                 name,
-                EXPERIMENT_TITLES.get(name, name),
+                experiment_class(name).title,
                 _experiment_section(run, name, figs.get(name, []), embed),
             )
         )

@@ -206,7 +206,8 @@ def _channel_rows(run: Path) -> list[list[Any]]:
     ds = _exp(run, "channel_importance")
     if ds is None or "s_temperature" not in ds:
         return []
-    from hydrointerp.experiments.channels import rise_day, seasonal_dominance
+    from hydrointerp.experiments.channels import seasonal_dominance
+    from hydrointerp.experiments.curves import rise_day
 
     dom = seasonal_dominance(ds)
     regime = pd.Series(ds["group_regime"].values, index=ds["group"].values).str.lower()

@@ -1,0 +1,82 @@
+"""The published Gaussian perturbation as one settings block, shared by every map experiment.
+
+The heat map, Experiment 1 (daily maps) and Experiment 2 (channel importance) all perturb the
+inputs the same way (METHODS.md 5.1): passes of ``iters_one_pass`` Gaussian bumps of width
+``sigma`` cells and peak ``amplitude`` training standard deviations, until the relative change of
+the running mean map is ``<= tol`` or ``iters_total`` masks were used. :class:`Perturbation` is
+that block; each experiment includes it with its own published defaults.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from hydrointerp.experiments.engine import MASK_MODES
+from hydrointerp.experiments.masks import SIGN_MODES, MaskSet, draw_masks
+
+
+class Perturbation(BaseModel):
+    """Gaussian perturbation masks and their convergence rule.
+
+    ``mask_mode="shared"`` (same masks for all target days) is the default because it is the fast
+    engine path; ``"per_day"`` draws new masks per target day as published. ``sign_mode``:
+    ``per_pass`` (published: one sign per pass) or ``per_mask``.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    sigma: float = Field(1.5, gt=0, description="width of each Gaussian bump (grid cells)")
+    amplitude: float = Field(1.0, description="peak of a bump (training standard deviations)")
+    iters_one_pass: int = Field(50, ge=1, description="masks per pass (count)")
+    iters_total: int = Field(100, ge=1, description="most masks per target day (count)")
+    tol: float = Field(1.0, ge=0, description="stop when the mean map changes less (relative)")
+    mask_mode: str = Field("shared", description="shared | per_day")
+    sign_mode: str = Field("per_pass", description="per_pass | per_mask")
+    truncate: float | None = Field(None, description="cut bumps beyond this many sigma (None)")
+    channels: tuple[int, ...] = Field((0, 1, 2), description="input channels perturbed (indices)")
+    seed: int = Field(0, description="seed of the mask generator")
+
+    @field_validator("mask_mode")
+    @classmethod
+    def _mask_mode(cls, value: str) -> str:
+        if value not in MASK_MODES:
+            raise ValueError(f"mask_mode must be one of {MASK_MODES}, got {value!r}")
+        return value
+
+    @field_validator("sign_mode")
+    @classmethod
+    def _sign_mode(cls, value: str) -> str:
+        if value not in SIGN_MODES:
+            raise ValueError(f"sign_mode must be one of {SIGN_MODES}, got {value!r}")
+        return value
+
+    @model_validator(mode="after")
+    def _passes(self) -> Perturbation:
+        if self.iters_total < self.iters_one_pass:
+            raise ValueError(
+                f"need iters_one_pass <= iters_total, got {self.iters_one_pass}, {self.iters_total}"
+            )
+        return self
+
+    def on_channels(self, channels: tuple[int, ...]) -> Perturbation:
+        """The same perturbation of other input channels."""
+        return self.model_copy(update={"channels": tuple(channels)})
+
+    def reseeded(self, offset: int) -> Perturbation:
+        """The same perturbation with independent draws (seed + ``offset``)."""
+        return self.model_copy(update={"seed": self.seed + offset})
+
+    def to_dict(self) -> dict:
+        """Plain dict (NetCDF attributes, the resume key of a sweep)."""
+        d = self.model_dump()
+        d["channels"] = list(self.channels)
+        return d
+
+
+def draw_pass(rng: np.random.Generator, s: Perturbation, n_groups: int, shape: tuple) -> MaskSet:
+    """One pass of masks; the signs carry the amplitude."""
+    masks = draw_masks(
+        rng, n_groups, s.iters_one_pass, shape, s.sigma, s.iters_one_pass, s.sign_mode, s.truncate
+    )
+    return MaskSet(masks.centres, masks.signs * np.float32(s.amplitude), masks.weights)
