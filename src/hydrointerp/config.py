@@ -28,6 +28,7 @@ from hydrointerp.errors import ConfigError
 from hydrointerp.experiments.attribution_methods import METHODS
 from hydrointerp.experiments.base import Experiment
 from hydrointerp.experiments.catalog import experiment_class, registry
+from hydrointerp.models.cnn_lstm import Architecture
 
 CONFIG_DIR = Path(__file__).resolve().parent / "configs"
 BUILTIN = ("demo", "reproduce-mini", "tiny", "fidelity", "reproduce-twin", "twin-reduced")
@@ -355,9 +356,6 @@ def _check_owned(cfg: RunConfig, source: str) -> None:
             getattr(module, cls).model_validate(values)
         except ValidationError as exc:
             raise _as_config_error(exc, source, prefix=path) from None
-    # imported here: the model module needs torch, which reading a config otherwise does not
-    from hydrointerp.models.cnn_lstm import Architecture
-
     try:
         Architecture.for_region(cfg.ensemble.model, n_out=1)
     except ValidationError as exc:
