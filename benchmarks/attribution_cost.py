@@ -35,8 +35,8 @@ from hydrointerp.experiments.attribution_methods import (
     AttributionSettings,
     attribute,
 )
-from hydrointerp.experiments.heat_map import HeatSettings
 from hydrointerp.experiments.inputs import load_inputs
+from hydrointerp.experiments.perturbation import Perturbation
 from hydrointerp.models.keras_import import load_keras_model
 from hydrointerp.shared import find_shared
 
@@ -66,7 +66,7 @@ def main() -> int:
         window=365,
     )
     n_st = inputs.stations.sizes["station"]
-    heat = HeatSettings(iters_one_pass=20, iters_total=200, tol=0.1)  # Experiment 1's sweep
+    heat = Perturbation(iters_one_pass=20, iters_total=200, tol=0.1)  # Experiment 1's sweep
     settings = AttributionSettings(basin_source="in_near")  # the mini year has no basin masks
     print(f"{n_st} stations x {args.days} days, {args.threads} threads")
     print(f"{'method':34s} {'s':>8s} {'s/(st*day)':>11s} {'scaled h':>9s}")

@@ -22,7 +22,7 @@ import torch
 
 from hydrointerp.data.mini import read_mini
 from hydrointerp.experiments.engine import PerturbationEngine
-from hydrointerp.experiments.heat_map import HeatSettings, draw_pass
+from hydrointerp.experiments.perturbation import Perturbation, draw_pass
 from hydrointerp.models.keras_import import load_keras_model
 from hydrointerp.shared import find_shared
 
@@ -53,7 +53,7 @@ def main() -> int:
     frames = np.asarray(region["weather"].values[:729], dtype=np.float32)
     model = load_keras_model(shared / "data/cnn_lstm_era/models" / args.model, device=args.device)
     targets = np.arange(365, 730)
-    settings = HeatSettings(iters_one_pass=args.masks, iters_total=args.masks, seed=args.seed)
+    settings = Perturbation(iters_one_pass=args.masks, iters_total=args.masks, seed=args.seed)
     masks = draw_pass(np.random.default_rng(args.seed), settings, 1, (12, 32))
 
     fast = PerturbationEngine(model, frames, 365, mask_chunk=10)

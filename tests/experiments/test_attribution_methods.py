@@ -22,8 +22,8 @@ from hydrointerp.experiments.attribution_methods import (
     result_name,
     window_attribution,
 )
-from hydrointerp.experiments.heat_map import HeatSettings
 from hydrointerp.experiments.inputs import ExperimentInputs
+from hydrointerp.experiments.perturbation import Perturbation
 from hydrointerp.experiments.record_attribution import basin_partition, climatology_record
 from hydrointerp.models.cnn_lstm import CNNLSTM, Architecture
 from hydrointerp.models.linear_window import LinearWindow
@@ -31,7 +31,7 @@ from hydrointerp.models.linear_window import LinearWindow
 LOOKBACK, H, W, C = 5, 3, 4, 3
 GROUPS = [(0, 1), (2,)]
 QUICK = AttributionSettings(n_steps=8, n_samples=4, n_baselines=4, n_masks=20)
-QUICK_HEAT = HeatSettings(iters_one_pass=10, iters_total=20)
+QUICK_HEAT = Perturbation(iters_one_pass=10, iters_total=20)
 
 
 def _inputs(predictor, n_days: int, shape=(H, W, C), lookback=LOOKBACK, seed=0) -> ExperimentInputs:  # noqa: ANN001
@@ -230,7 +230,7 @@ def test_rise_is_one_minus_keep_prob_times_occlusion_on_a_linear_model(linear) -
 def test_perturbation_adapter_with_single_cell_bumps(linear) -> None:  # noqa: ANN001
     """Single-cell bumps of amplitude 1: map(c) = (share of masks at c) * |sum w| of the cell."""
     inputs, w = linear
-    heat = HeatSettings(iters_one_pass=50, iters_total=100, tol=0.0, truncate=0.5)
+    heat = Perturbation(iters_one_pass=50, iters_total=100, tol=0.0, truncate=0.5)
     got = attribute(inputs, "perturbation", groups=[(0, 1, 2)], heat=heat, progress=False)
     m = got["attribution"].isel(channel=0).values  # [S, T, H, W]
     cell = np.abs(w.sum((1, 4)))[:, None]  # [S, 1, H, W]

@@ -50,7 +50,18 @@ def test_channels_verb_writes_resumable_output_and_figure(tmp_path, virtual_regi
 
 def test_bad_mask_mode_is_a_user_error(tmp_path) -> None:
     result = CliRunner().invoke(
-        app, ["experiment", "heat-map", "--mask-mode", "sometimes", "--out", str(tmp_path)]
+        app,
+        [
+            "experiment",
+            "heat_map",
+            "--set",
+            "perturbation.mask_mode=sometimes",
+            "--out",
+            str(tmp_path),
+        ],
     )
     assert result.exit_code != 0
-    assert "mask_mode" in str(result.exception)
+    assert (
+        "'--set (heat_map).perturbation.mask_mode': Value error, mask_mode must be one of"
+        in str(result.exception)
+    )

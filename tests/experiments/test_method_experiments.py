@@ -13,9 +13,8 @@ from typer.testing import CliRunner
 
 from hydrointerp.errors import ConfigError
 from hydrointerp.experiments.attribution_methods import attribution_maps
-from hydrointerp.experiments.channels import ChannelSettings, channel_importance
-from hydrointerp.experiments.daily import DailySettings, sensitivity_daily
-from hydrointerp.experiments.heat_map import HeatSettings, heat_map
+from hydrointerp.experiments.catalog import ChannelImportance, DailyMaps, Drivers, HeatMap
+from hydrointerp.experiments.perturbation import Perturbation
 from hydrointerp.models.cnn_lstm import CNNLSTM, Architecture
 
 
@@ -34,7 +33,7 @@ def test_occlusion_heat_map_of_the_simulator_is_zero_outside_each_basin(
     sim_inputs, virtual_region
 ) -> None:
     inputs = sim_inputs.first_targets(3)
-    ds = heat_map(inputs, HeatSettings(method="occlusion"), progress=False)
+    ds = HeatMap(method="occlusion")(inputs)
     basin = (virtual_region["basin_mask"] > 0).transpose("station", "lat", "lon")
     raw = ds["raw_sensitivity_member"].isel(member=0)
     assert float(raw.where(~basin, 0.0).max()) == 0.0  # occluding a cell outside: no change
@@ -44,19 +43,15 @@ def test_occlusion_heat_map_of_the_simulator_is_zero_outside_each_basin(
 
 
 def test_heat_map_is_the_time_mean_of_the_methods_maps(net_inputs) -> None:
-    hs = HeatSettings(method="input_x_gradient", channels=(0, 2))
-    ds = heat_map(net_inputs, hs, progress=False)
+    hs = HeatMap(method="input_x_gradient", perturbation=Perturbation(channels=(0, 2)))
+    ds = hs(net_inputs)
     maps = attribution_maps(net_inputs, "input_x_gradient", groups=[(0, 2)], progress=False)
     want = maps.isel(channel=0).mean("time").transpose("station", "lat", "lon")
     np.testing.assert_allclose(ds["raw_sensitivity_member"].isel(member=0), want, rtol=1e-6)
 
 
 def test_daily_and_channels_with_a_gradient_method(net_inputs) -> None:
-    daily = sensitivity_daily(
-        net_inputs,
-        DailySettings(method="saliency", pattern_rule="flow_threshold"),
-        progress=False,
-    )
+    daily = DailyMaps(method="saliency", pattern_rule="flow_threshold")(net_inputs)
     maps = attribution_maps(net_inputs, "saliency", groups=[(0, 1, 2)], progress=False)
     labels = net_inputs.stations["cluster"].rename("cluster")
     cluster_mean = maps.isel(channel=0).groupby(labels).mean("station")
@@ -64,7 +59,7 @@ def test_daily_and_channels_with_a_gradient_method(net_inputs) -> None:
         daily["sensitivity"], cluster_mean.transpose("time", "cluster", "lat", "lon"), rtol=1e-6
     )
     assert {"pattern_map", "pattern_ks_d", "max_sensitivity"} <= set(daily.data_vars)
-    ch = channel_importance(net_inputs, ChannelSettings(method="saliency"), progress=False)
+    ch = ChannelImportance(method="saliency")(net_inputs)
     # saliency magnitudes add over channels: the (tmax, tmin) group is the sum of the two
     per_channel = attribution_maps(net_inputs, "saliency", progress=False)
     s_t = per_channel.isel(channel=[0, 1]).sum("channel").max(("lat", "lon"))
@@ -73,10 +68,10 @@ def test_daily_and_channels_with_a_gradient_method(net_inputs) -> None:
 
 
 def test_unknown_method_and_options_are_config_errors() -> None:
-    with pytest.raises(ConfigError, match="method must be one of"):
-        DailySettings(method="deeplift")
+    with pytest.raises(ConfigError, match=r"'experiments.settings.daily.method'.*must be one of"):
+        DailyMaps.from_settings({"method": "deeplift"})
     with pytest.raises(ConfigError, match="unknown attribution setting"):
-        ChannelSettings(method="rise", attribution={"masks": 10})
+        ChannelImportance.from_settings({"method": "rise", "attribution": {"masks": 10}})
 
 
 def test_heat_map_verb_writes_the_method_suffixed_file(tmp_path, virtual_region) -> None:
@@ -89,7 +84,7 @@ def test_heat_map_verb_writes_the_method_suffixed_file(tmp_path, virtual_region)
     out = tmp_path / "run"
     args = [
         "experiment",
-        "heat-map",
+        "heat-map",  # hyphens read as underscores
         "--models",
         "simulator",
         "--data",
@@ -98,8 +93,8 @@ def test_heat_map_verb_writes_the_method_suffixed_file(tmp_path, virtual_region)
         str(out),
         "--day-step",
         "180",
-        "--method",
-        "rise",
+        "--set",
+        "method=rise",
         "--no-figures",
     ]
     result = CliRunner().invoke(app, args)
@@ -111,17 +106,22 @@ def test_heat_map_verb_writes_the_method_suffixed_file(tmp_path, virtual_region)
 
 def test_pipeline_names_the_method_files_and_keeps_the_simulator_truth() -> None:
     from hydrointerp.fidelity.controls import VARIANTS
-    from hydrointerp.pipeline.experiment_stages import SPECS, _target_values, result_stem
+    from hydrointerp.pipeline.experiment_stages import variant_experiment
 
-    daily, drivers = SPECS["daily"], SPECS["drivers"]
-    occ = {"method": "occlusion"}
-    assert result_stem(daily, occ) == "sensitivity_daily_occlusion"
-    assert result_stem(daily, {}) == "sensitivity_daily"
-    assert result_stem(daily, occ, "simulator") == "sensitivity_daily"
-    assert result_stem(drivers, {"method": "x"}) == "drivers"  # not a map experiment
-    stem = result_stem(daily, occ, VARIANTS["random_all"].predictor)
+    occ = DailyMaps(method="occlusion")
+    assert occ.result_stem() == "sensitivity_daily_occlusion"
+    assert DailyMaps().result_stem() == "sensitivity_daily"
+    assert occ.result_stem("simulator") == "sensitivity_daily"
+    assert Drivers().result_stem() == "drivers"  # not a map experiment
+    with pytest.raises(ConfigError, match="unknown key 'experiments.settings.drivers.method'"):
+        Drivers.from_settings({"method": "x"})
+    stem = occ.result_stem(VARIANTS["random_all"].predictor)
     assert VARIANTS["random_all"].path(stem).endswith("random_all/sensitivity_daily_occlusion.nc")
     # the simulator has no gradients: its truth for a gradient method is the perturbation
-    assert _target_values(daily, {"method": "saliency"}, "simulator")["method"] == "perturbation"
-    assert _target_values(daily, {"method": "rise"}, "simulator")["method"] == "rise"
-    assert _target_values(daily, {"method": "saliency"}, "model")["method"] == "saliency"
+    sal = DailyMaps(method="saliency")
+    assert variant_experiment(sal, VARIANTS["simulator"]).method == "perturbation"
+    assert variant_experiment(DailyMaps(method="rise"), VARIANTS["simulator"]).method == "rise"
+    assert variant_experiment(sal, VARIANTS["model"]).method == "saliency"
+    # independent draws of a control keep the method and move only the mask seed
+    b = variant_experiment(sal, VARIANTS["simulator_b"])
+    assert b.perturbation.seed == sal.perturbation.seed + VARIANTS["simulator_b"].seed_offset

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from hydrointerp.experiments.attribution import attribute_window
-from hydrointerp.experiments.heat_map import HeatSettings, heat_map
+from hydrointerp.experiments.catalog import HeatMap, Perturbation
 
 
 @pytest.fixture(scope="module")
@@ -38,7 +38,7 @@ def test_coastal_heat_map_is_hottest_in_and_near_the_basins(mini_inputs, coastal
         target_times=mini_inputs.target_times[[130, 131]],  # 2011-05-11, 2011-05-12
         window=365,
     )
-    ds = heat_map(inp, HeatSettings(iters_one_pass=20, iters_total=40, seed=0), progress=False)
+    ds = HeatMap(perturbation=Perturbation(iters_one_pass=20, iters_total=40, seed=0))(inp)
     assert ds["sensitivity"].shape == (12, 12, 32)
     assert ds.attrs["masks_per_day"] == 40  # tol 1.0: always exactly two passes
     d = float(ds["ks_d"].sel(cluster=3)) * float(ds["ks_sign"].sel(cluster=3))

@@ -4,23 +4,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from hydrointerp.experiments.channels import (
-    ChannelSettings,
-    channel_importance,
-    seasonal_dominance,
-)
-from hydrointerp.experiments.daily import (
-    DailySettings,
-    daily_maps,
-    pattern_contrast,
-    sensitivity_daily,
-)
-from hydrointerp.experiments.heat_map import HeatSettings, heat_map
+from hydrointerp.experiments.catalog import ChannelImportance, DailyMaps, HeatMap, Perturbation
+from hydrointerp.experiments.channels import seasonal_dominance
+from hydrointerp.experiments.daily import pattern_contrast
+from hydrointerp.experiments.daily_sweep import daily_maps
 
 
 def test_single_cell_maps_are_exactly_zero_outside_each_basin(sim_inputs, virtual_region) -> None:
     inputs = sim_inputs.first_targets(12)
-    heat = HeatSettings(iters_one_pass=30, iters_total=60, truncate=0.5, seed=2)
+    heat = Perturbation(iters_one_pass=30, iters_total=60, truncate=0.5, seed=2)
     maps, flow = daily_maps(inputs, heat, progress=False)
     basin = (virtual_region["basin_mask"] > 0).transpose("station", "lat", "lon").values
     values = maps.transpose("time", "station", "lat", "lon").values
@@ -31,19 +23,15 @@ def test_single_cell_maps_are_exactly_zero_outside_each_basin(sim_inputs, virtua
 
 def test_heat_map_and_daily_outputs_on_the_simulator(sim_inputs, virtual_region) -> None:
     inputs = sim_inputs.first_targets(8)
-    ds = heat_map(
-        inputs, HeatSettings(iters_one_pass=10, iters_total=20, truncate=0.5), progress=False
-    )
+    quick = Perturbation(iters_one_pass=10, iters_total=20, truncate=0.5)
+    ds = HeatMap(perturbation=quick)(inputs)
     basin = (virtual_region["basin_mask"] > 0).transpose("station", "lat", "lon")
     raw = ds["raw_sensitivity_member"].isel(member=0)
     assert float(abs(raw.where(~basin, 0.0)).max()) == 0.0
     assert ds["sensitivity"].dims == ("station", "lat", "lon")
     np.testing.assert_allclose(ds["sensitivity"].mean(("lat", "lon")), 0.0, atol=1e-5)
-    daily = sensitivity_daily(
-        inputs,
-        DailySettings(iters_one_pass=10, iters_total=20, pattern_rule="flow_threshold"),
-        progress=False,
-    )
+    quick = Perturbation(iters_one_pass=10, iters_total=20)
+    daily = DailyMaps(perturbation=quick, pattern_rule="flow_threshold")(inputs)
     assert daily["sensitivity"].dims == ("time", "cluster", "lat", "lon")
     assert set(np.unique(daily["pattern"].values)) <= {0, 1}
     high = daily["cluster_flow"].where(daily["pattern"] == 1).min()
@@ -57,9 +45,7 @@ def test_heat_map_and_daily_outputs_on_the_simulator(sim_inputs, virtual_region)
 
 
 def test_channel_importance_matches_the_simulated_processes(sim_inputs) -> None:
-    ds = channel_importance(
-        sim_inputs, ChannelSettings(iters_one_pass=20, iters_total=40), progress=False
-    )
+    ds = ChannelImportance(perturbation=Perturbation(iters_one_pass=20, iters_total=40))(sim_inputs)
     assert set(ds["group"].values) >= {"Glacial", "Pluvial"}
     s_t, s_p = ds["s_temperature"], ds["s_precipitation"]
     peak_month = int(s_t.sel(group="Glacial").idxmax("time").dt.month)

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from hydrointerp.experiments.daily import make_daily_heat
-from hydrointerp.experiments.heat_map import HeatSettings
+from hydrointerp.experiments.daily_sweep import make_daily_heat
+from hydrointerp.experiments.perturbation import Perturbation
 
 
 class _Killed(Exception):
@@ -36,7 +36,7 @@ class ToyEngine:
         return per_mask.expand(len(targets), self.n_stations, 4, 5) ** 2
 
 
-SETTINGS = HeatSettings(iters_one_pass=3, iters_total=15, tol=0.05, seed=4)
+SETTINGS = Perturbation(iters_one_pass=3, iters_total=15, tol=0.05, seed=4)
 TARGETS = np.arange(20, 32)
 
 
@@ -61,7 +61,7 @@ def test_checkpoint_of_another_sweep_is_ignored(tmp_path) -> None:
     ckpt = tmp_path / "daily.pt"
     with pytest.raises(_Killed):
         make_daily_heat(ToyEngine(kill_after=1), TARGETS, SETTINGS, False, checkpoint=ckpt)
-    other = HeatSettings(iters_one_pass=3, iters_total=15, tol=0.05, seed=5)
+    other = Perturbation(iters_one_pass=3, iters_total=15, tol=0.05, seed=5)
     want, _ = make_daily_heat(ToyEngine(), TARGETS, other, progress=False)
     got, _ = make_daily_heat(ToyEngine(), TARGETS, other, False, checkpoint=ckpt)
     assert torch.equal(got, want)

@@ -15,14 +15,13 @@ N_MASKS = 80
 
 def heat_run(inputs, seed: int, n_masks: int = N_MASKS) -> xr.Dataset:  # noqa: ANN001
     """A converged-enough shared-mask heat map, its settings recorded like the pipeline's."""
-    from hydrointerp.experiments.heat_map import HeatSettings, heat_map
+    from hydrointerp.experiments.catalog import HeatMap, Perturbation
 
-    s = HeatSettings(iters_one_pass=40, iters_total=n_masks, tol=0.0, seed=seed)
-    ds = heat_map(inputs, s, progress=False)
-    ds.attrs["settings_json"] = json.dumps(
-        {"iters_one_pass": 40, "iters_total": n_masks, "tol": 0.0, "seed": seed}
+    exp = HeatMap(
+        perturbation=Perturbation(iters_one_pass=40, iters_total=n_masks, tol=0.0, seed=seed)
     )
-    ds.attrs["setting_iters_total"] = n_masks
+    ds = exp(inputs)
+    ds.attrs["settings_json"] = json.dumps(exp.record())
     return ds
 
 

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 import xarray as xr
 
-from hydrointerp.experiments.cell_states import record_cell_states
+from hydrointerp.experiments.lstm_states import record_cell_states
 from hydrointerp.fidelity.decoding import _cv_r2, yearly_states
 from hydrointerp.fidelity.scorers import Bundle, score_decoding
 

@@ -8,10 +8,10 @@ import pytest
 import xarray as xr
 
 from hydrointerp.errors import DataError
+from hydrointerp.experiments.heat_map import run_masks
 from hydrointerp.fidelity import explainers as ex
 from hydrointerp.fidelity import metrics as mt
 from hydrointerp.fidelity.scorers import _map_metrics, _truth_map
-from hydrointerp.fidelity.table import run_masks
 
 BROKEN = ("shuffled", "constant", "distance_to_centre", "other_station", "same_mask_random")
 

@@ -26,21 +26,19 @@ from hydrointerp.fidelity.scorers import (
 
 
 def _daily(inputs, seed: int) -> xr.Dataset:  # noqa: ANN001
-    from hydrointerp.experiments.daily import DailySettings, sensitivity_daily
+    from hydrointerp.experiments.catalog import DailyMaps, Perturbation
 
-    s = DailySettings(
-        iters_one_pass=40, iters_total=80, tol=0.0, seed=seed, pattern_rule="flow_threshold"
-    )
-    return sensitivity_daily(inputs, s, progress=False)
+    p = Perturbation(iters_one_pass=40, iters_total=80, tol=0.0, seed=seed)
+    return DailyMaps(perturbation=p, pattern_rule="flow_threshold")(inputs)
 
 
 def _channels(inputs, seed: int) -> xr.Dataset:  # noqa: ANN001
-    from hydrointerp.experiments.channels import ChannelSettings, channel_importance
+    from hydrointerp.experiments.catalog import ChannelImportance, Perturbation
 
     # the pixel-maximum curves need more masks than the maps: at 80 two simulator runs agree
     # on the seasonal course only to r = 0.45, at 240 to r = 0.999 (docs/fidelity.md)
-    s = ChannelSettings(iters_one_pass=40, iters_total=240, tol=0.0, seed=seed)
-    return channel_importance(inputs, s, progress=False)
+    p = Perturbation(iters_one_pass=40, iters_total=240, tol=0.0, seed=seed)
+    return ChannelImportance(perturbation=p)(inputs)
 
 
 @pytest.fixture(scope="module")

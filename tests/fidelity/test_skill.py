@@ -6,11 +6,11 @@ import numpy as np
 import pytest
 import xarray as xr
 
+from hydrointerp.experiments.heat_map import run_masks
 from hydrointerp.fidelity import explainers as ex
 from hydrointerp.fidelity import metrics as mt
 from hydrointerp.fidelity.scorers import Bundle, _truth_map, score_heat_map
 from hydrointerp.fidelity.skill import skill_row, verdict
-from hydrointerp.fidelity.table import run_masks
 
 from .conftest import heat_run
 

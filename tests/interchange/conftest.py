@@ -12,13 +12,11 @@ from hydrointerp.pipeline import run_study
 
 #: the smallest settings each experiment accepts on the tiny region (one test year); the
 #: simulator's copies (same writer) only for the two map sweeps
+FOUR = {"iters_one_pass": 4, "iters_total": 4}
 SMALL = {
-    "heat_map": {"n_targets": 10, "target_step": 10, "iters_one_pass": 4, "iters_total": 4},
-    "daily": {"n_targets": 10, "target_step": 10, "iters_one_pass": 4, "iters_total": 4},
-    "channels": {
-        "n_targets": 10, "target_step": 10, "iters_one_pass": 4, "iters_total": 4,
-        "simulator": False,
-    },
+    "heat_map": {"n_targets": 10, "target_step": 10, "perturbation": FOUR},
+    "daily": {"n_targets": 10, "target_step": 10, "perturbation": FOUR},
+    "channels": {"n_targets": 10, "target_step": 10, "perturbation": FOUR, "simulator": False},
     "drivers": {"n_targets": 60, "n_boot": 5, "n_random": 5, "simulator": False},
     "warming": {"n_targets": 60, "simulator": False},
     "august": {"n_targets": 250, "simulator": False},

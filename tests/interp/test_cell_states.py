@@ -9,12 +9,12 @@ import pytest
 import torch
 
 from hydrointerp.experiments.cell_states import (
-    CellStateSettings,
+    CellStates,
     cell_state_experiment,
     lagged_correlation,
     region_mean_temperature,
-    residual,
 )
+from hydrointerp.experiments.curves import residual
 from hydrointerp.experiments.warming import cluster_region
 
 
@@ -33,7 +33,7 @@ def central(shared_data: Path, mini, mini_clusters, mini_in_near, mini_frames):
 def test_published_findings_reproduced(central) -> None:
     members, window, glacier, temperature = central
     ds = cell_state_experiment(
-        members, window, glacier, temperature, CellStateSettings(published_shift=True)
+        members, window, glacier, temperature, CellStates(published_shift=True)
     )
     # "on the order of a hundred units" over the 10 models; we select 106.
     assert 80 <= ds.attrs["n_selected_units"] <= 130
@@ -59,7 +59,7 @@ def test_published_findings_reproduced(central) -> None:
 def test_aligned_temperature_moves_best_lag_by_one_day(central) -> None:
     members, window, glacier, temperature = central
     shifted = cell_state_experiment(
-        members[:3], window, glacier, temperature, CellStateSettings(published_shift=True)
+        members[:3], window, glacier, temperature, CellStates(published_shift=True)
     )
     aligned = cell_state_experiment(members[:3], window, glacier, temperature)
     assert aligned.attrs["best_lag"] == shifted.attrs["best_lag"] - 1

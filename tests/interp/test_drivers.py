@@ -7,7 +7,7 @@ import pandas as pd
 import xarray as xr
 
 from hydrointerp.experiments.drivers import (
-    DriverSettings,
+    Drivers,
     anomalies,
     drivers_experiment,
     drivers_from_flow,
@@ -30,7 +30,7 @@ def test_drivers_on_published_models_log_settings_and_ci(
     ens = Ensemble.load_published(
         shared_data / "cnn_lstm_era" / "models", "fine", ids, clusters, members=range(1)
     )
-    settings = DriverSettings(n_boot=200, n_random=200, max_lag=2)
+    settings = Drivers(n_boot=200, n_random=200, max_lag=2)
     ds = drivers_experiment(ens, mini_frames, YEAR, stations, settings)
     assert ds["anomaly"].dims == ("season", "station", "variable", "lag")
     assert set(ds["regime"].values) == {"glacial", "nival", "pluvial"}
@@ -58,7 +58,7 @@ def test_known_driver_is_found(mini_stations, mini_frames) -> None:
         dims=("time", "station"),
         coords={"time": YEAR, "station": stations["station"].values},
     )
-    ds = drivers_from_flow(flow, mini_frames, stations, DriverSettings(n_boot=200, n_random=300))
+    ds = drivers_from_flow(flow, mini_frames, stations, Drivers(n_boot=200, n_random=300))
     p0 = ds.sel(variable="precip", lag=0)
     assert bool((p0["anomaly"] > 0.5).all())
     assert bool((p0["p_value"] < 0.01).all())

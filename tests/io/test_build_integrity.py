@@ -12,7 +12,7 @@ from io_rawfiles import basins_frame, era5_dataset, smooth_weather, write_build_
 from hydrointerp.errors import DataError
 from hydrointerp.io import Grid, basin_masks
 
-pytestmark = pytest.mark.filterwarnings("ignore::hydrointerp.io.era5.IncompleteDayWarning")
+pytestmark = pytest.mark.filterwarnings("ignore::hydrointerp.io.era5_days.IncompleteDayWarning")
 
 LAT = np.array([49.5, 50.25, 51.0, 51.75])
 LON360 = np.array([238.5, 239.25, 240.0, 240.75, 241.5])

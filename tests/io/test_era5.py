@@ -12,9 +12,9 @@ from io_rawfiles import era5_dataset, smooth_weather, write_era5
 
 from hydrointerp.errors import DataError
 from hydrointerp.io import Grid, read_era5
-from hydrointerp.io.era5 import IncompleteDayWarning
+from hydrointerp.io.era5_days import IncompleteDayWarning
 
-pytestmark = pytest.mark.filterwarnings("ignore::hydrointerp.io.era5.IncompleteDayWarning")
+pytestmark = pytest.mark.filterwarnings("ignore::hydrointerp.io.era5_days.IncompleteDayWarning")
 
 LAT = np.array([49.5, 50.25, 51.0, 51.75])  # ascending on purpose
 LON360 = np.array([238.5, 239.25, 240.0, 240.75, 241.5])  # 0..360 longitudes

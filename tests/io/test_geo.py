@@ -9,10 +9,11 @@ import pytest
 import shapely
 from io_rawfiles import basins_frame
 
+from hydrointerp.data.region import glacier_classes
 from hydrointerp.errors import DataError
 from hydrointerp.io import Grid, basin_masks, glacier_cell_area, glacier_fraction, read_outlines
-from hydrointerp.io.assemble import glacier_classes
-from hydrointerp.io.geo import BasinFallbackWarning, read_glacier_fraction_table, read_glaciers
+from hydrointerp.io.geo import BasinFallbackWarning
+from hydrointerp.io.glaciers import read_glacier_fraction_table, read_glaciers
 
 GRID = Grid(north=51.0, south=49.5, west=-121.5, east=-118.5, resolution=0.75)  # 3 x 5
 

@@ -10,8 +10,8 @@ import pytest
 import xarray as xr
 
 from hydrointerp.io import Grid, basin_masks, read_era5, read_hydat, read_outlines, read_wsc_csv
-from hydrointerp.io.era5 import IncompleteDayWarning
-from hydrointerp.io.geo import cell_area_km2
+from hydrointerp.io.era5_days import IncompleteDayWarning
+from hydrointerp.io.grid import cell_area_km2
 from hydrointerp.io.wsc import read_station_netcdf
 
 

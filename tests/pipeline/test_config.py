@@ -6,7 +6,6 @@ import pytest
 
 from hydrointerp.config import BUILTIN, load_config, parse_config
 from hydrointerp.errors import ConfigError
-from hydrointerp.pipeline.experiment_stages import check_settings
 from hydrointerp.pipeline.runner import downstream_of
 from hydrointerp.pipeline.study import build_stages
 
@@ -14,7 +13,6 @@ from hydrointerp.pipeline.study import build_stages
 @pytest.mark.parametrize("name", [*BUILTIN, "region_template"])
 def test_builtin_configs_load_by_name(name: str) -> None:
     cfg = load_config(name)
-    check_settings(cfg)
     assert cfg.name
     stages = [st.name for st in build_stages(cfg)]
     assert stages[:3] == ["data", "windows", "clusters"]
@@ -39,15 +37,23 @@ def test_unknown_key_names_its_path(values: dict, key: str) -> None:
 
 
 def test_unknown_experiment_setting_is_an_error() -> None:
-    cfg = parse_config(
-        {
+    # a typo anywhere in an experiment's settings, nested blocks too, fails when the config is
+    # read, naming the key path, before anything runs
+    for settings, key in (
+        ({"iters_totl": 5}, "experiments.settings.heat_map.iters_totl"),
+        ({"perturbation": {"sigm": 2}}, "experiments.settings.heat_map.perturbation.sigm"),
+    ):
+        values = {
             "name": "x",
             "data": {"source": "virtual"},
-            "experiments": {"run": ["heat_map"], "settings": {"heat_map": {"iters_totl": 5}}},
+            "experiments": {"run": ["heat_map"], "settings": {"heat_map": settings}},
         }
-    )
-    with pytest.raises(ConfigError, match="experiments.settings.heat_map.iters_totl"):
-        check_settings(cfg)
+        with pytest.raises(ConfigError, match=f"unknown key '{key}'"):
+            parse_config(values, "run.yaml")
+    bad = {"perturbation": {"mask_mode": "sometimes"}}
+    values["experiments"]["settings"]["heat_map"] = bad
+    with pytest.raises(ConfigError, match="perturbation.mask_mode'.*must be one of"):
+        parse_config(values, "run.yaml")
 
 
 def test_unknown_experiment_name_is_an_error() -> None:
@@ -79,9 +85,8 @@ def test_run_device_is_checked_when_the_config_is_read() -> None:
 
 @pytest.mark.parametrize("key", ["cascade", "control_experiments"])
 def test_unknown_experiment_in_the_fidelity_section_is_an_error(key: str) -> None:
-    cfg = parse_config({"name": "x", "data": {"source": "virtual"}, "fidelity": {key: ["heatmap"]}})
-    with pytest.raises(ConfigError, match=f"unknown experiment 'heatmap' in 'fidelity.{key}'"):
-        check_settings(cfg)
+    with pytest.raises(ConfigError, match=f"unknown experiment in 'fidelity.{key}' 'heatmap'"):
+        parse_config({"name": "x", "data": {"source": "virtual"}, "fidelity": {key: ["heatmap"]}})
 
 
 def test_unknown_fidelity_control_is_an_error() -> None:

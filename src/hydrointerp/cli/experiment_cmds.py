@@ -31,6 +31,7 @@ from hydrointerp.cli.options import (
 )
 from hydrointerp.cli.results import skip_if_done, write_result
 from hydrointerp.errors import ConfigError
+from hydrointerp.experiments.base import DEFAULT_TARGETS
 from hydrointerp.experiments.catalog import experiment_class, registry
 from hydrointerp.experiments.inputs import _resolve_data, load_inputs
 from hydrointerp.fidelity.output import write_fidelity
@@ -149,7 +150,7 @@ def experiment_cmd(
         shared=shared,
         device=device,
         n_members=exp.members,
-        n_targets=exp.n_targets,
+        n_targets=exp.n_targets or DEFAULT_TARGETS,
     )
     result = exp(inputs, progress=True)
     write_result(result, out, stem, record)

@@ -31,7 +31,8 @@ def build_region_cmd(
     """
     from hydrointerp.atomic import write_text
     from hydrointerp.errors import ConfigError
-    from hydrointerp.io.assemble import TEMPLATE_PATH, build_region_file
+    from hydrointerp.io.assemble import build_region_file
+    from hydrointerp.io.build_config import TEMPLATE_PATH
 
     if template:
         if config.exists():

@@ -35,12 +35,31 @@ STATION_COORDS = (
     "glacier_fraction",
     "area_km2",
 )
+#: The published glacier classes (METHODS.md 1.5): name, lower bound (exclusive), upper (inclusive)
+#: of the glacier fraction G.
+GLACIER_CLASSES: tuple[tuple[str, float, float], ...] = (
+    ("G = 0", -np.inf, 0.0),
+    ("0 < G <= 1 %", 0.0, 0.01),
+    ("1 % < G <= 10 %", 0.01, 0.10),
+    ("G > 10 %", 0.10, np.inf),
+)
 _DIMS = {
     "weather": ("time", "lat", "lon", "channel"),
     "flow": ("time", "station"),
     "basin_mask": ("station", "lat", "lon"),
     "flow_component": ("time", "station", "component"),
 }
+
+
+def glacier_class_masks(values: Sequence[float] | np.ndarray) -> dict[str, np.ndarray]:
+    """Which glacier fractions fall in each class of :data:`GLACIER_CLASSES` (NaN in none)."""
+    values = np.asarray(values, dtype=float)
+    return {name: (values > lo) & (values <= hi) for name, lo, hi in GLACIER_CLASSES}
+
+
+def glacier_classes(values: Sequence[float] | np.ndarray) -> dict[str, int]:
+    """Counts per glacier class (METHODS.md 1.5): G = 0, 0-1 %, 1-10 %, > 10 %."""
+    return {name: int(mask.sum()) for name, mask in glacier_class_masks(values).items()}
 
 
 def make_region(

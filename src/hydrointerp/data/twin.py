@@ -159,8 +159,7 @@ def generate_twin(
     scale = precip_scale(data, mini)
     real, real_dates = physical_weather(mini, scale)
     fit = fit_weather(real, real_dates, LAT, LON, scale)
-    from hydrointerp.io.geo import cell_area_km2
-    from hydrointerp.io.grid import Grid
+    from hydrointerp.io.grid import Grid, cell_area_km2
 
     cell_area = cell_area_km2(Grid(lat=tuple(LAT), lon=tuple(LON))).values
     mean_t = 0.5 * (fit.mean_coef[0, 0] + fit.mean_coef[1, 0]).reshape(LAT.size, LON.size)

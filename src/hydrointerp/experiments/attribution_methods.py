@@ -229,16 +229,6 @@ class AttributionSettings:
         return cls(**{**defaults, **dict(options or {})})
 
 
-def method_settings(experiment: Any) -> AttributionSettings:
-    """The :class:`AttributionSettings` of an experiment's settings (``HeatSettings``,
-    ``DailySettings``, ``ChannelSettings``): its ``method`` checked, its ``attribution``
-    options, ``n_steps`` and ``seed``."""
-    check_method(experiment.method)
-    return AttributionSettings.from_options(
-        experiment.attribution, n_steps=experiment.n_steps, seed=experiment.seed
-    )
-
-
 # ------------------------------------------------------------------------- window level
 def _evaluations(method: str, s: AttributionSettings) -> int:
     """Model evaluations per explained window (for batching)."""
@@ -392,7 +382,7 @@ def attribute(
         Channel groups (default: every channel alone); the map of a group explains the group's
         channels together.
     heat
-        :class:`~hydrointerp.experiments.heat_map.HeatSettings` of ``perturbation``.
+        :class:`~hydrointerp.experiments.perturbation.Perturbation` of ``perturbation``.
     lags
         Also return ``attribution_by_lag`` (gradient methods only).
 

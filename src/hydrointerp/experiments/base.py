@@ -15,7 +15,8 @@ one module with one subclass (and its plot function); see docs/architecture.md.
 
 Shared settings (fields of every experiment):
 
-``n_targets``    evaluation days: the last ``n_targets`` days with weather (default 365)
+``n_targets``    evaluation days: the last ``n_targets`` days with weather (default: all target
+                 days of the given inputs; the pipeline and the CLI then load the last 365)
 ``target_step``  keep every n-th of them (default 1)
 ``members``      use only the first N ensemble members (default all)
 ``simulator``    also run on the simulator when the region has truth (default true)
@@ -36,6 +37,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from hydrointerp.errors import ConfigError
 from hydrointerp.experiments.inputs import ExperimentInputs
+
+#: evaluation days the pipeline and the CLI load when ``n_targets`` is not set
+DEFAULT_TARGETS = 365
 
 #: A fidelity scorer: the files of one experiment in a run (a ``fidelity.scorers`` Bundle)
 #: -> score rows.
@@ -97,7 +101,9 @@ class Experiment(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    n_targets: int = Field(365, ge=1, description="evaluation days, the last ones with weather")
+    n_targets: int | None = Field(
+        None, ge=1, description="the last n target days (None: all the inputs'; loaders: 365)"
+    )
     target_step: int = Field(1, ge=1, description="keep every n-th target day")
     members: int | None = Field(None, ge=1, description="first N ensemble members (None: all)")
     simulator: bool = Field(True, description="also run on the simulator of a virtual region")
@@ -171,7 +177,7 @@ class Experiment(BaseModel):
     def select(self, inputs: ExperimentInputs) -> ExperimentInputs:
         """The inputs this experiment reads: the last ``n_targets`` target days, every
         ``target_step``-th of them (``members`` is applied where the predictor is loaded)."""
-        if len(inputs.target_times) > self.n_targets:
+        if self.n_targets is not None and len(inputs.target_times) > self.n_targets:
             inputs = replace(inputs, target_times=inputs.target_times[-self.n_targets :])
         return inputs.every_nth_target(self.target_step) if self.target_step > 1 else inputs
 

@@ -17,7 +17,8 @@ from pydantic import Field
 from hydrointerp.errors import ConfigError
 from hydrointerp.experiments.base import Figure
 from hydrointerp.experiments.curves import minmax, smooth_edge
-from hydrointerp.experiments.daily import daily_maps, method_daily_maps
+from hydrointerp.experiments.daily import method_daily_maps
+from hydrointerp.experiments.daily_sweep import daily_maps
 from hydrointerp.experiments.inputs import ExperimentInputs
 from hydrointerp.experiments.map_experiment import MapExperiment
 from hydrointerp.experiments.perturbation import Perturbation

@@ -12,7 +12,6 @@ The registry and the map layout are in :mod:`hydrointerp.experiments.attribution
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -22,8 +21,10 @@ import xarray as xr
 from captum.attr import FeatureAblation, Occlusion
 
 from hydrointerp.errors import DataError
+from hydrointerp.experiments.daily_sweep import daily_maps
 from hydrointerp.experiments.engine import PerturbationEngine
 from hydrointerp.experiments.inputs import ExperimentInputs
+from hydrointerp.experiments.perturbation import Perturbation
 
 if TYPE_CHECKING:
     from hydrointerp.experiments.attribution_methods import AttributionSettings
@@ -158,12 +159,9 @@ def perturbation_maps(
     inputs: ExperimentInputs, groups: Sequence[Sequence[int]], heat: Any, progress: bool
 ) -> np.ndarray:
     """The published Gaussian perturbation (Experiment 1's ``daily_maps``), one map per group."""
-    from hydrointerp.experiments.daily import daily_maps
-    from hydrointerp.experiments.heat_map import HeatSettings
-
-    heat = heat or HeatSettings()
+    heat = heat or Perturbation()
     maps = []
     for g in groups:
-        da, _ = daily_maps(inputs, replace(heat, channels=tuple(g)), progress=progress)
+        da, _ = daily_maps(inputs, heat.on_channels(tuple(g)), progress=progress)
         maps.append(da.transpose("station", "time", "lat", "lon").values)
     return np.stack(maps, axis=-1)

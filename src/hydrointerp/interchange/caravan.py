@@ -52,8 +52,7 @@ def basin_weights(region: xr.Dataset, source: str = "<memory>") -> xr.DataArray:
     DataError
         When the region has no basin masks, or a station's mask is empty.
     """
-    from hydrointerp.io.geo import cell_area_km2
-    from hydrointerp.io.grid import Grid
+    from hydrointerp.io.grid import Grid, cell_area_km2
 
     if "basin_mask" not in region:
         raise DataError(

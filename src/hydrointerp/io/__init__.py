@@ -10,24 +10,12 @@ See ``docs/data_sources.md``. The public API:
 * :func:`build_region` with :class:`BuildConfig` - everything -> RegionData
 """
 
-from hydrointerp.io.assemble import (
-    BuildConfig,
-    BuildSummary,
-    build_region,
-    build_region_with_summary,
-    load_build_config,
-    parse_build_config,
-)
+from hydrointerp.io.assemble import BuildSummary, build_region, build_region_with_summary
+from hydrointerp.io.build_config import BuildConfig, load_build_config, parse_build_config
 from hydrointerp.io.era5 import read_era5
 from hydrointerp.io.flow import SelectionRules, select_stations
-from hydrointerp.io.geo import (
-    basin_masks,
-    glacier_cell_area,
-    glacier_fraction,
-    in_near_mask,
-    read_glaciers,
-    read_outlines,
-)
+from hydrointerp.io.geo import basin_masks, in_near_mask, read_outlines
+from hydrointerp.io.glaciers import glacier_cell_area, glacier_fraction, read_glaciers
 from hydrointerp.io.grid import Grid
 from hydrointerp.io.hydat import read_hydat
 from hydrointerp.io.wsc import read_station_netcdf, read_wsc_csv

@@ -1,9 +1,8 @@
-"""Build a RegionData (``region.nc``) from raw files, driven by a typed YAML config.
+"""Build a RegionData (``region.nc``) from raw files, driven by a :class:`BuildConfig`.
 
 Steps: candidate stations -> daily flow (HYDAT or WSC CSV) -> station selection (METHODS.md 1.4)
 -> ERA5 daily weather on the grid -> basin masks -> glacier fractions -> ``make_region``.
-A template with every setting is ``hydrointerp/configs/build_region_template.yaml``; relative
-paths in a config are relative to the config file's folder.
+The config and how it is read are :mod:`hydrointerp.io.build_config`.
 """
 
 from __future__ import annotations
@@ -12,166 +11,31 @@ import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
 
 import numpy as np
 import pandas as pd
 import xarray as xr
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from tqdm.auto import tqdm
 
-from hydrointerp.data.region import make_region, save
+from hydrointerp.data.region import glacier_classes, make_region, save
 from hydrointerp.errors import ConfigError, DataError
-from hydrointerp.io.era5 import MIN_WETTEST_MM, check_precip_units, read_era5
-from hydrointerp.io.flow import SelectionRules, select_stations
-from hydrointerp.io.geo import (
-    basin_masks,
-    glacier_fraction,
-    read_glacier_fraction_table,
-    read_glaciers,
-    read_outlines,
+from hydrointerp.io.build_config import (
+    BuildConfig,
+    StationSettings,
+    load_build_config,
+    resolve_path,
 )
+from hydrointerp.io.era5 import read_era5
+from hydrointerp.io.era5_checks import check_precip_units
+from hydrointerp.io.files import reading
+from hydrointerp.io.flow import select_stations
+from hydrointerp.io.geo import basin_masks, read_outlines
+from hydrointerp.io.glaciers import glacier_fraction, read_glacier_fraction_table, read_glaciers
 from hydrointerp.io.grid import Grid
 from hydrointerp.io.hydat import read_hydat
 from hydrointerp.io.wsc import read_wsc_csv
 
-TEMPLATE_PATH = Path(__file__).resolve().parents[1] / "configs" / "build_region_template.yaml"
 _WSC_ID = re.compile(r"^\d{2}[A-Z]{2}\d{3}$")
-GLACIER_CLASSES: tuple[tuple[str, float, float], ...] = (
-    ("G = 0", -np.inf, 0.0),
-    ("0 < G <= 1 %", 0.0, 0.01),
-    ("1 % < G <= 10 %", 0.01, 0.10),
-    ("G > 10 %", 0.10, np.inf),
-)
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class Era5Settings(_Strict):
-    """ERA5 files (paths or glob patterns) and the daily recipe."""
-
-    paths: list[str]
-    recipe: Literal["hourly", "published", "daily"] = "hourly"
-    ranges: dict[Literal["tmax", "tmin", "precip"], tuple[float, float]] | None = Field(
-        None, description="plausible (low, high) per channel in K / mm/day, over PLAUSIBLE"
-    )
-    min_wettest_mm: float = Field(
-        MIN_WETTEST_MM, ge=0, description="smallest plausible wettest cell-day; 0: no check"
-    )
-
-    @field_validator("paths", mode="before")
-    @classmethod
-    def _listify(cls, value: object) -> object:
-        return [value] if isinstance(value, str) else value
-
-
-class FlowSettings(_Strict):
-    """Where daily flow comes from: a HYDAT SQLite file or WSC CSV files."""
-
-    source: Literal["hydat", "wsc_csv"]
-    paths: list[str]
-    layout: Literal["auto", "wsc", "date_flow", "wide"] = "auto"
-
-    @field_validator("paths", mode="before")
-    @classmethod
-    def _listify(cls, value: object) -> object:
-        return [value] if isinstance(value, str) else value
-
-
-class StationSettings(_Strict):
-    """Candidate stations: a list of ids and/or a candidate-list CSV (``*ActNatFlowAll.csv``)."""
-
-    ids: list[str] | None = None
-    file: str | None = None
-    id_column: str = "Station"
-
-
-class BasinSettings(_Strict):
-    """Basin outlines (any vector file) keyed by ``id_column``."""
-
-    path: str
-    id_column: str | None = None
-    layer: str | None = None
-    fallback_distance_deg: float = Field(1.0, gt=0)
-
-
-class GlacierSettings(_Strict):
-    """Glaciers: an RGI 6.0/7.0 file (``path``) or a per-station table (``table``)."""
-
-    path: str | None = None
-    layer: str | None = None
-    table: str | None = None
-    id_column: str = "id"
-    value_column: str = "glacier_fraction"
-
-
-class PeriodSettings(_Strict):
-    """The period of the region (inclusive dates); default: the span of the weather."""
-
-    start: str | None = None
-    end: str | None = None
-
-
-class BuildConfig(_Strict):
-    """The ``hydrointerp build-region`` config (unknown keys are errors)."""
-
-    era5: Era5Settings
-    flow: FlowSettings
-    stations: StationSettings = StationSettings()
-    grid: Grid | None = None
-    period: PeriodSettings = PeriodSettings()
-    selection: SelectionRules = SelectionRules()
-    basins: BasinSettings | None = None
-    glaciers: GlacierSettings | None = None
-    output: str = "region.nc"
-
-
-def parse_build_config(
-    raw: dict, base: str | os.PathLike[str] = ".", source: str = "<memory>"
-) -> BuildConfig:
-    """Validate a build config given as a dict; relative paths are made absolute from ``base``."""
-    try:
-        config = BuildConfig.model_validate(raw or {})
-    except ValidationError as exc:
-        lines = [f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()]
-        raise ConfigError(f"{source}: invalid build config; " + "; ".join(lines)) from exc
-    return _absolute(config, Path(base).resolve())
-
-
-def load_build_config(path: str | os.PathLike[str]) -> BuildConfig:
-    """Read and validate a build-config YAML; relative paths refer to the file's folder."""
-    path = Path(path)
-    if not path.is_file():
-        raise ConfigError(f"config file not found: {path}")
-    try:
-        raw = yaml.safe_load(path.read_text())
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: not valid YAML ({exc})") from exc
-    if raw is not None and not isinstance(raw, dict):
-        raise ConfigError(f"{path}: a build config must be a mapping, found {type(raw).__name__}")
-    return parse_build_config(raw or {}, path.resolve().parent, str(path))
-
-
-def _absolute(config: BuildConfig, base: Path) -> BuildConfig:
-    def fix(value: str | None) -> str | None:
-        return None if value is None else _resolve(base, value)
-
-    updates: dict = {
-        "era5": config.era5.model_copy(update={"paths": [fix(p) for p in config.era5.paths]}),
-        "flow": config.flow.model_copy(update={"paths": [fix(p) for p in config.flow.paths]}),
-        "stations": config.stations.model_copy(update={"file": fix(config.stations.file)}),
-        "output": fix(config.output),
-    }
-    if config.basins is not None:
-        updates["basins"] = config.basins.model_copy(update={"path": fix(config.basins.path)})
-    if config.glaciers is not None:
-        updates["glaciers"] = config.glaciers.model_copy(
-            update={"path": fix(config.glaciers.path), "table": fix(config.glaciers.table)}
-        )
-    return config.model_copy(update=updates)
 
 
 @dataclass
@@ -206,19 +70,13 @@ class BuildSummary:
         return "\n".join(lines)
 
 
-def _resolve(base: Path, value: str) -> str:
-    return value if Path(value).is_absolute() else str(base / value)
-
-
 def _candidate_table(settings: StationSettings, base: Path) -> pd.DataFrame:
     """Candidate ids (index) with optional Latitude/Longitude/DrainageArea/StationName."""
     frames = []
     if settings.file:
-        path = Path(_resolve(base, settings.file))
-        try:
+        path = Path(resolve_path(base, settings.file))
+        with reading(path, "CSV"):
             table = pd.read_csv(path, dtype=str, skipinitialspace=True, encoding="latin-1")
-        except Exception as exc:  # noqa: BLE001
-            raise DataError(f"cannot read CSV ({exc})", source=str(path)) from exc
         table.columns = [str(c).strip() for c in table.columns]
         if settings.id_column not in table.columns:
             raise DataError(
@@ -239,7 +97,7 @@ def _candidate_table(settings: StationSettings, base: Path) -> pd.DataFrame:
 
 def _read_flow(config: BuildConfig, base: Path, ids: list[str]) -> xr.Dataset:
     start, end = config.period.start, config.period.end
-    paths = [_resolve(base, p) for p in config.flow.paths]
+    paths = [resolve_path(base, p) for p in config.flow.paths]
     if config.flow.source == "hydat":
         if not ids:
             raise ConfigError("flow.source hydat needs stations.ids or stations.file")
@@ -282,7 +140,7 @@ def _fill_meta(flows: xr.Dataset, candidates: pd.DataFrame) -> xr.Dataset:
 
 
 def _weather(config: BuildConfig, base: Path) -> xr.DataArray:
-    paths = [_resolve(base, p) for p in config.era5.paths]
+    paths = [resolve_path(base, p) for p in config.era5.paths]
     expanded = paths[0] if len(paths) == 1 else paths
     weather = read_era5(
         expanded, grid=config.grid, recipe=config.era5.recipe, ranges=config.era5.ranges
@@ -320,28 +178,22 @@ def _glaciers(config: BuildConfig, base: Path, outlines, flows: xr.Dataset) -> n
         return np.zeros(len(ids))
     if settings.table:
         table = read_glacier_fraction_table(
-            _resolve(base, settings.table), settings.id_column, settings.value_column
+            resolve_path(base, settings.table), settings.id_column, settings.value_column
         )
         missing = [s for s in ids if s not in table.index]
         if missing:
             raise DataError(
                 "stations missing from the glacier table",
-                source=_resolve(base, settings.table),
+                source=resolve_path(base, settings.table),
                 variable=settings.id_column,
                 found=missing[:10],
             )
         return table.reindex(ids).to_numpy(dtype=float)
     if settings.path is None:
         raise ConfigError("glaciers: give path (RGI outlines) or table (per-station fractions)")
-    rgi = read_glaciers(_resolve(base, settings.path), settings.layer)
+    rgi = read_glaciers(resolve_path(base, settings.path), settings.layer)
     area = pd.Series(flows["area_km2"].values, index=ids)
     return glacier_fraction(rgi, outlines, area).values
-
-
-def glacier_classes(values: np.ndarray) -> dict[str, int]:
-    """Counts per glacier class (METHODS.md 1.5): G = 0, 0-1 %, 1-10 %, > 10 %."""
-    values = np.asarray(values, dtype=float)
-    return {name: int(((values > lo) & (values <= hi)).sum()) for name, lo, hi in GLACIER_CLASSES}
 
 
 def build_region(config: BuildConfig, base: str | os.PathLike[str] = ".") -> xr.Dataset:
@@ -391,7 +243,7 @@ def build_region_with_summary(
     outlines = None
     if config.basins is not None:
         outlines = read_outlines(
-            _resolve(base, config.basins.path), config.basins.id_column, config.basins.layer
+            resolve_path(base, config.basins.path), config.basins.id_column, config.basins.layer
         )
     grid = Grid(lat=tuple(weather["lat"].values), lon=tuple(weather["lon"].values))
     masks = basin_masks(

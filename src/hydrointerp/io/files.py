@@ -1,10 +1,12 @@
-"""Expanding the file arguments every reader takes: one path, a glob pattern, or a list of both."""
+"""The file arguments every reader takes: one path, a glob pattern or a list of both; a missing
+or unreadable file as a :class:`~hydrointerp.errors.DataError` naming it."""
 
 from __future__ import annotations
 
 import glob
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 from hydrointerp.errors import DataError
@@ -41,3 +43,50 @@ def expand_paths(paths: PathsLike, what: str) -> list[Path]:
     if not out:
         raise DataError("no files given", variable=what, expected=">= 1 file", found=0)
     return out
+
+
+def existing(path: str | os.PathLike[str], what: str, *, folder: bool = False) -> Path:
+    """``path`` as a Path, or a DataError ("file not found") naming it and ``what`` it holds.
+
+    ``folder=True`` also accepts a folder (a FileGDB, say).
+    """
+    path = Path(path)
+    if not (path.exists() if folder else path.is_file()):
+        raise DataError("file not found", source=str(path), variable=what)
+    return path
+
+
+@contextmanager
+def reading(
+    path: str | os.PathLike[str],
+    kind: str,
+    *,
+    what: str | None = None,
+    expected: object = None,
+    found: object = None,
+    catch: tuple[type[Exception], ...] = (Exception,),
+) -> Iterator[None]:
+    """Turn a reader's failure inside the block into a DataError naming the file.
+
+    Parameters
+    ----------
+    path
+        The file being read.
+    kind
+        The format, as in "cannot read ``kind``" (``"NetCDF"``, ``"CSV"``...).
+    what, expected, found
+        The variable the file holds, the format expected and what was found, for the error.
+    catch
+        The exceptions that mean a bad file (default: any, as a third-party reader may raise
+        anything on unreadable bytes).
+    """
+    try:
+        yield
+    except catch as exc:
+        raise DataError(
+            f"cannot read {kind} ({type(exc).__name__}: {exc})",
+            source=str(path),
+            variable=what,
+            expected=expected,
+            found=found,
+        ) from exc

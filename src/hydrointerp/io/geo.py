@@ -1,4 +1,4 @@
-"""Basin outlines, basin masks, the published in/near rule, and glacier cover (RGI 6.0 / 7.0).
+"""Basin outlines, basin masks and the published in/near rule.
 
 Outlines come from any vector file geopandas reads (GeoPackage, shapefile, GeoJSON, FileGDB),
 keyed by a station-id column, and are reprojected to lon/lat (EPSG:4326).
@@ -9,33 +9,28 @@ keyed by a station-id column, and are reprojected to lon/lat (EPSG:4326).
 * :func:`in_near_mask` - METHODS.md section 5.1 Metric D: a cell centre is "in/near" a basin when it
   lies within ``distance_deg`` (Euclidean, in degrees) of ANY vertex of the outline, or of the gauge
   when the basin has no outline. This is not a point-in-polygon test (a published quirk).
-* :func:`glacier_fraction` - METHODS.md section 1.5: the area of glaciers whose centroid lies in the
-  basin over the drainage area (0 without an outline); :func:`glacier_cell_area` - glacier area per
-  grid cell by centroid.
+
+Glacier cover inside the outlines is :mod:`hydrointerp.io.glaciers`.
 """
 
 from __future__ import annotations
 
 import os
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
-import pandas as pd
 import shapely
 import xarray as xr
 from scipy.spatial import cKDTree
 
 from hydrointerp.errors import DataError
+from hydrointerp.io.files import existing, reading
 from hydrointerp.io.grid import Grid
 
 ID_COLUMNS: tuple[str, ...] = ("station_id", "StationNum", "Station", "STATION_NUMBER", "id")
-RGI_COLUMNS: dict[str, tuple[str, str, str]] = {
-    "RGI 6.0": ("CenLon", "CenLat", "Area"),
-    "RGI 7.0": ("cenlon", "cenlat", "area_km2"),
-}
 
 
 class BasinFallbackWarning(UserWarning):
@@ -69,18 +64,7 @@ def read_outlines(
         Unreadable file, no id column, no CRS, or duplicate ids.
     """
     path = Path(path)
-    if not path.exists():
-        raise DataError("file not found", source=str(path), variable="basin outlines")
-    try:
-        gdf = gpd.read_file(path, layer=layer) if layer else gpd.read_file(path)
-    except Exception as exc:  # noqa: BLE001 - any reader failure is a bad file for the user
-        raise DataError(
-            f"cannot read vector file ({type(exc).__name__}: {exc})",
-            source=str(path),
-            variable="basin outlines",
-            expected="a GeoPackage, shapefile, GeoJSON or FileGDB",
-            found=path.suffix or "no extension",
-        ) from exc
+    gdf = read_vector(path, "basin outlines", layer)
     column = id_column or next((c for c in ID_COLUMNS if c in gdf.columns), None)
     if column is None or column not in gdf.columns:
         raise DataError(
@@ -114,7 +98,24 @@ def read_outlines(
     return out
 
 
-def _outline_index(outlines: gpd.GeoDataFrame, id_column: str | None) -> gpd.GeoDataFrame:
+def read_vector(
+    path: str | os.PathLike[str],
+    what: str,
+    layer: str | None = None,
+    expected: str = "a GeoPackage, shapefile, GeoJSON or FileGDB",
+) -> gpd.GeoDataFrame:
+    """Any vector file (or FileGDB folder) geopandas reads; a DataError naming it otherwise.
+
+    ``what`` the file holds and the format ``expected`` are named in the error.
+    """
+    path = existing(path, what, folder=True)
+    with reading(
+        path, "vector file", what=what, expected=expected, found=path.suffix or "no extension"
+    ):
+        return gpd.read_file(path, layer=layer) if layer else gpd.read_file(path)
+
+
+def outline_index(outlines: gpd.GeoDataFrame, id_column: str | None) -> gpd.GeoDataFrame:
     """Outlines indexed by station id (str) in EPSG:4326."""
     if outlines.crs is not None and not outlines.crs.equals("EPSG:4326"):
         outlines = outlines.to_crs("EPSG:4326")
@@ -126,7 +127,7 @@ def _outline_index(outlines: gpd.GeoDataFrame, id_column: str | None) -> gpd.Geo
     return outlines
 
 
-def _geometry_of(outlines: gpd.GeoDataFrame | None, station_id: str) -> object | None:
+def geometry_of(outlines: gpd.GeoDataFrame | None, station_id: str) -> object | None:
     """The station's outline geometry, or None when absent; empty geometry is a DataError."""
     if outlines is None or station_id not in outlines.index:
         return None
@@ -211,12 +212,12 @@ def in_near_mask(
     lat = np.asarray(lat, dtype=np.float64)
     lon = np.asarray(lon, dtype=np.float64)
     ids = [str(s) for s in station_ids]
-    table = _outline_index(outlines, id_column) if outlines is not None else None
+    table = outline_index(outlines, id_column) if outlines is not None else None
     centres = _centres(lat, lon)
     mask = np.zeros((len(ids), len(lat), len(lon)), dtype=bool)
     gauges = np.column_stack([np.asarray(station_lon, float), np.asarray(station_lat, float)])
     for i, sid in enumerate(ids):
-        geom = _geometry_of(table, sid)
+        geom = geometry_of(table, sid)
         points = gauges[i : i + 1] if geom is None else _exterior_vertices(geom)
         mask[i] = _near(points, centres, distance_deg).reshape(len(lat), len(lon))
     return xr.DataArray(
@@ -322,7 +323,7 @@ def basin_masks(
         a basin that covers no grid cell.
     """
     grid = grid or Grid.study()
-    table = _outline_index(outlines, id_column) if outlines is not None else None
+    table = outline_index(outlines, id_column) if outlines is not None else None
     if station_ids is None:
         if table is None:
             raise DataError("basin_masks needs outlines or station ids", variable="station_ids")
@@ -334,7 +335,7 @@ def basin_masks(
     fallback: list[str] = []
     source = str(outlines.attrs.get("source", "<memory>")) if outlines is not None else "<memory>"
     for i, sid in enumerate(ids):
-        geom = _geometry_of(table, sid)
+        geom = geometry_of(table, sid)
         if geom is not None:
             _check_valid(geom, sid, source)
             mask[i] = _area_fraction(geom, boxes)
@@ -376,176 +377,3 @@ def _gauge_point(
             found="neither",
         )
     return np.array([[float(station_lon[i]), float(station_lat[i])]])
-
-
-def cell_area_km2(grid: Grid) -> xr.DataArray:
-    """Area of each grid cell on a sphere of radius 6371 km, ``(lat, lon)`` km2."""
-    lat_e, lon_e = grid.cell_edges()
-    radius = 6371.0
-    band = np.abs(np.diff(np.sin(np.deg2rad(lat_e))))
-    width = np.abs(np.deg2rad(np.diff(lon_e)))
-    area = radius**2 * np.outer(band, width)
-    return xr.DataArray(
-        area,
-        dims=("lat", "lon"),
-        coords={"lat": grid.lats, "lon": grid.lons},
-        name="cell_area",
-        attrs={"units": "km2"},
-    )
-
-
-def read_glaciers(path: str | os.PathLike[str], layer: str | None = None) -> pd.DataFrame:
-    """Read an RGI 6.0 or 7.0 outline file (or a CSV of its attribute table).
-
-    Returns
-    -------
-    pandas.DataFrame
-        Columns ``lon``, ``lat`` (glacier centroid, deg) and ``area_km2``.
-
-    Raises
-    ------
-    DataError
-        Unreadable file or neither RGI column set present.
-    """
-    path = Path(path)
-    if not path.exists():
-        raise DataError("file not found", source=str(path), variable="glaciers")
-    try:
-        if path.suffix.lower() == ".csv":
-            table = pd.read_csv(path)
-        else:
-            table = gpd.read_file(path, layer=layer) if layer else gpd.read_file(path)
-    except Exception as exc:  # noqa: BLE001 - any reader failure is a bad file for the user
-        raise DataError(
-            f"cannot read glacier file ({type(exc).__name__}: {exc})",
-            source=str(path),
-            variable="glaciers",
-            expected="an RGI shapefile/GeoPackage or CSV table",
-            found=path.suffix,
-        ) from exc
-    return _rgi_table(table, str(path))
-
-
-def _rgi_table(table: pd.DataFrame, source: str = "<memory>") -> pd.DataFrame:
-    """Normalise RGI 6.0 / 7.0 column names to ``lon, lat, area_km2``."""
-    if {"lon", "lat", "area_km2"} <= set(table.columns):
-        return pd.DataFrame(table[["lon", "lat", "area_km2"]]).astype(float)
-    for cols in RGI_COLUMNS.values():
-        if set(cols) <= set(table.columns):
-            out = pd.DataFrame(
-                table[list(cols)].to_numpy(dtype=float), columns=["lon", "lat", "area_km2"]
-            )
-            return out
-    raise DataError(
-        "glacier table lacks centroid/area columns",
-        source=source,
-        variable="glaciers",
-        expected=" or ".join(f"{k}: {'/'.join(v)}" for k, v in RGI_COLUMNS.items()),
-        found=[c for c in table.columns if c != "geometry"][:20],
-    )
-
-
-def glacier_fraction(
-    glaciers: pd.DataFrame,
-    outlines: gpd.GeoDataFrame | None,
-    drainage_area: Mapping[str, float] | pd.Series,
-    *,
-    id_column: str | None = None,
-) -> xr.DataArray:
-    """Glacier fraction per basin (METHODS.md section 1.5).
-
-    ``G = sum(area of glaciers whose centroid lies inside the basin) / drainage area``; ``G = 0``
-    for a station without an outline.
-
-    Parameters
-    ----------
-    glaciers
-        RGI 6.0 (``CenLon, CenLat, Area``) or 7.0 (``cenlon, cenlat, area_km2``) attributes, or the
-        output of :func:`read_glaciers`.
-    outlines
-        Basin outlines keyed by station id.
-    drainage_area
-        Drainage area in km2 per station id (e.g. HYDAT ``DRAINAGE_AREA_GROSS``); its keys set the
-        stations and their order.
-
-    Returns
-    -------
-    xarray.DataArray
-        ``glacier_fraction(station)`` in 0..1 (may exceed 1 only if the areas disagree).
-    """
-    table = _rgi_table(glaciers)
-    areas = pd.Series(drainage_area, dtype=float)
-    basins = _outline_index(outlines, id_column) if outlines is not None else None
-    values = np.zeros(len(areas))
-    for i, (sid, area) in enumerate(areas.items()):
-        geom = _geometry_of(basins, str(sid))
-        if geom is None:
-            continue
-        if not np.isfinite(area) or area <= 0:
-            raise DataError(
-                "drainage area must be positive to compute a glacier fraction",
-                variable=f"drainage_area[{sid}]",
-                expected="> 0 km2",
-                found=area,
-            )
-        inside = shapely.contains_xy(geom, table["lon"].to_numpy(), table["lat"].to_numpy())
-        values[i] = table["area_km2"].to_numpy()[inside].sum() / area
-    return xr.DataArray(
-        values,
-        dims=("station",),
-        coords={"station": np.asarray([str(s) for s in areas.index], dtype=object)},
-        name="glacier_fraction",
-        attrs={"units": "1", "long_name": "glacier area (RGI, by centroid) / drainage area"},
-    )
-
-
-def read_glacier_fraction_table(
-    path: str | os.PathLike[str], id_column: str = "id", value_column: str = "glacier_fraction"
-) -> pd.Series:
-    """Glacier fraction per station from a CSV table (e.g. ``station_glacier_226.csv``)."""
-    path = Path(path)
-    try:
-        table = pd.read_csv(path, dtype={id_column: str})
-    except Exception as exc:  # noqa: BLE001
-        raise DataError(f"cannot read CSV ({exc})", source=str(path)) from exc
-    for col in (id_column, value_column):
-        if col not in table.columns:
-            raise DataError(
-                "missing column in glacier table",
-                source=str(path),
-                variable=col,
-                expected=col,
-                found=list(table.columns),
-            )
-    values = table.set_index(table[id_column].str.strip())[value_column].astype(float)
-    if ((values < 0) | (values > 1)).any():
-        raise DataError(
-            "glacier fraction out of [0, 1]",
-            source=str(path),
-            variable=value_column,
-            expected="[0, 1]",
-            found=f"[{values.min()}, {values.max()}]",
-        )
-    return values
-
-
-def glacier_cell_area(glaciers: pd.DataFrame, grid: Grid | None = None) -> xr.DataArray:
-    """Glacier area per grid cell (km2), each glacier counted in the cell holding its centroid."""
-    grid = grid or Grid.study()
-    table = _rgi_table(glaciers)
-    lat_e, lon_e = grid.cell_edges()
-    lat_asc = np.sort(lat_e)
-    lon_asc = np.sort(lon_e)
-    area, _, _ = np.histogram2d(
-        table["lat"].to_numpy(),
-        table["lon"].to_numpy(),
-        bins=[lat_asc, lon_asc],
-        weights=table["area_km2"].to_numpy(),
-    )
-    return xr.DataArray(
-        area[::-1],
-        dims=("lat", "lon"),
-        coords={"lat": grid.lats, "lon": grid.lons},
-        name="glacier_area",
-        attrs={"units": "km2", "long_name": "glacier area by centroid cell (RGI)"},
-    )

@@ -7,6 +7,7 @@ latitudes 56.25 -> 48.00 and longitudes -133.00 -> -109.75.
 from __future__ import annotations
 
 import numpy as np
+import xarray as xr
 from pydantic import BaseModel, ConfigDict, model_validator
 
 from hydrointerp.errors import ConfigError
@@ -100,3 +101,19 @@ def _edges(centres: np.ndarray, step: float) -> np.ndarray:
     first = centres[0] - (mids[0] - centres[0])
     last = centres[-1] + (centres[-1] - mids[-1])
     return np.concatenate([[first], mids, [last]])
+
+
+def cell_area_km2(grid: Grid) -> xr.DataArray:
+    """Area of each grid cell on a sphere of radius 6371 km, ``(lat, lon)`` km2."""
+    lat_e, lon_e = grid.cell_edges()
+    radius = 6371.0
+    band = np.abs(np.diff(np.sin(np.deg2rad(lat_e))))
+    width = np.abs(np.deg2rad(np.diff(lon_e)))
+    area = radius**2 * np.outer(band, width)
+    return xr.DataArray(
+        area,
+        dims=("lat", "lon"),
+        coords={"lat": grid.lats, "lon": grid.lons},
+        name="cell_area",
+        attrs={"units": "km2"},
+    )

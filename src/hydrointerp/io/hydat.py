@@ -18,6 +18,7 @@ import pandas as pd
 import xarray as xr
 
 from hydrointerp.errors import DataError
+from hydrointerp.io.files import existing, reading
 from hydrointerp.io.flow import flow_dataset
 
 _DAY_COLS = [f"FLOW{d}" for d in range(1, 32)]
@@ -26,19 +27,17 @@ _TABLES = ("STATIONS", "DLY_FLOWS")
 
 
 def _connect(path: Path) -> sqlite3.Connection:
-    if not path.is_file():
-        raise DataError("file not found", source=str(path), variable="HYDAT")
-    try:
+    existing(path, "HYDAT")
+    with reading(
+        path,
+        "SQLite",
+        what="HYDAT",
+        expected="a HYDAT SQLite database",
+        found="not a database",
+        catch=(sqlite3.DatabaseError,),
+    ):
         con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
         tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-    except sqlite3.DatabaseError as exc:
-        raise DataError(
-            f"cannot read SQLite ({exc})",
-            source=str(path),
-            variable="HYDAT",
-            expected="a HYDAT SQLite database",
-            found="not a database",
-        ) from exc
     missing = [t for t in _TABLES if t not in tables]
     if missing:
         con.close()

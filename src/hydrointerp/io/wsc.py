@@ -34,7 +34,7 @@ import xarray as xr
 from tqdm.auto import tqdm
 
 from hydrointerp.errors import DataError
-from hydrointerp.io.files import expand_paths
+from hydrointerp.io.files import existing, expand_paths, reading
 from hydrointerp.io.flow import concat_stations, flow_dataset
 
 CsvLayout = Literal["auto", "wsc", "date_flow", "wide"]
@@ -45,8 +45,7 @@ _ID_PATTERN = re.compile(r"^(\d{2}[A-Z]{2}\d{3})")
 
 
 def _read_text(path: Path) -> str:
-    if not path.is_file():
-        raise DataError("file not found", source=str(path), variable="flow CSV")
+    existing(path, "flow CSV")
     try:
         return path.read_bytes().decode("utf-8-sig", errors="strict")
     except UnicodeDecodeError:
@@ -108,25 +107,19 @@ def _parse_dates(values: pd.Series, path: Path, trailing_ok: bool) -> pd.Series:
 def _numeric(values: pd.Series, path: Path, variable: str) -> np.ndarray:
     text = values.astype(str).str.strip().replace({"": np.nan, "nan": np.nan, "NaN": np.nan})
     numbers = pd.to_numeric(text, errors="coerce")
-    bad = numbers.isna() & text.notna()
-    if bad.any():
-        row = int(np.flatnonzero(bad.to_numpy())[0])
-        raise DataError(
-            "non-numeric flow value",
-            source=str(path),
-            variable=variable,
-            expected="a number or empty",
-            found=f"row {row + 2}: {values.iloc[row]!r}",
-        )
-    if (numbers < 0).any():
-        row = int(np.flatnonzero((numbers < 0).to_numpy())[0])
-        raise DataError(
-            "negative discharge",
-            source=str(path),
-            variable=variable,
-            expected=">= 0 m3/s",
-            found=f"row {row + 2}: {values.iloc[row]!r}",
-        )
+    for bad, problem, expected in (
+        (numbers.isna() & text.notna(), "non-numeric flow value", "a number or empty"),
+        (numbers < 0, "negative discharge", ">= 0 m3/s"),
+    ):
+        if bad.any():
+            row = int(np.flatnonzero(bad.to_numpy())[0])
+            raise DataError(
+                problem,
+                source=str(path),
+                variable=variable,
+                expected=expected,
+                found=f"row {row + 2}: {values.iloc[row]!r}",  # row 1 is the header
+            )
     return numbers.to_numpy(dtype=np.float64)
 
 
@@ -289,15 +282,9 @@ def read_station_netcdf(
         The flow layout of :mod:`.flow` (one station, id from ``station_name``) plus every other
         time series of the file as ``<name>(time, station)`` with its units.
     """
-    path = Path(path)
-    if not path.is_file():
-        raise DataError("file not found", source=str(path), variable="station NetCDF")
-    try:
+    path = existing(path, "station NetCDF")
+    with reading(path, "NetCDF", expected="a NetCDF file"):
         raw = xr.load_dataset(path)
-    except Exception as exc:  # noqa: BLE001
-        raise DataError(
-            f"cannot read NetCDF ({exc})", source=str(path), expected="a NetCDF file"
-        ) from exc
     if flow_variable not in raw:
         raise DataError(
             "missing variable",

@@ -63,12 +63,13 @@ def region_from_config(ctx: RunContext) -> xr.Dataset:
         return read_mini(_shared(ctx))
     assert isinstance(data, RawData)
     assemble = need("hydrointerp.io.assemble", "data")
+    build_config = need("hydrointerp.io.build_config", "data")
     if isinstance(data.build, dict):
-        return assemble.build_region(assemble.parse_build_config(data.build, ctx.run_dir))
+        return assemble.build_region(build_config.parse_build_config(data.build, ctx.run_dir))
     path = Path(data.build)
     if not path.is_file():
         raise ConfigError(f"data.build: build-region config not found: {path}")
-    return assemble.build_region(assemble.load_build_config(path), path.parent)
+    return assemble.build_region(build_config.load_build_config(path), path.parent)
 
 
 def run_data(ctx: RunContext) -> dict[str, Any]:

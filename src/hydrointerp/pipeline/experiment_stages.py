@@ -24,7 +24,7 @@ import xarray as xr
 
 from hydrointerp.config import MiniData, RunConfig
 from hydrointerp.data.region import load as load_region
-from hydrointerp.experiments.base import Experiment
+from hydrointerp.experiments.base import DEFAULT_TARGETS, Experiment
 from hydrointerp.experiments.inputs import load_inputs
 from hydrointerp.experiments.output import write_experiment
 from hydrointerp.fidelity.controls import Variant, method_variants, variant_named, variants_for
@@ -119,7 +119,7 @@ def variant_experiment(exp: Experiment, variant: Variant) -> Experiment:
 
 
 def _variant_inputs(ctx: RunContext, variant: Variant, exp: Experiment) -> Any:
-    values = {"n_targets": exp.n_targets, "members": exp.members}
+    values = {"n_targets": exp.n_targets or DEFAULT_TARGETS, "members": exp.members}
     inputs = experiment_inputs(ctx, variant.predictor, values)
     if variant.randomise is not None:
         # the seed follows the level's place in the cascade, not the variant's name: a

@@ -10,14 +10,11 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import matplotlib
+import matplotlib.pyplot as plt
+import numpy as np
+import xarray as xr
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import xarray as xr  # noqa: E402
-
-from hydrointerp.plots.heat_map import save  # noqa: E402
+from hydrointerp.plots.save import save_figure
 
 
 def lag_shares(by_lag: xr.DataArray) -> xr.DataArray:
@@ -50,4 +47,4 @@ def plot_attribution_by_lag(
     ax.axvspan(lags.max() - oldest_days + 0.5, lags.max() + 0.5, color="0.9", zorder=0)
     ax.set_title(f"Attribution by lag ({by_lag.attrs.get('method', by_lag.name)})")
     ax.legend(fontsize=8)
-    return save(fig, path)
+    return save_figure(fig, path)

@@ -5,11 +5,12 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import matplotlib.pyplot as plt
 import numpy as np
 import xarray as xr
 from scipy.stats import gaussian_kde
 
-from hydrointerp.plots.warming import plt, save_figure
+from hydrointerp.plots.save import save_figure
 
 CLASS_COLOURS = ("#9e9e9e", "#9fdef9", "#4a90c2", "#15406a")
 

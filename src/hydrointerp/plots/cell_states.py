@@ -5,10 +5,11 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import matplotlib.pyplot as plt
 import numpy as np
 import xarray as xr
 
-from hydrointerp.plots.warming import plt, save_figure
+from hydrointerp.plots.save import save_figure
 
 
 def plot_cell_state_panels(ds: xr.Dataset, path: str | os.PathLike[str]) -> Path:

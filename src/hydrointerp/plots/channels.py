@@ -9,16 +9,13 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import matplotlib
+import matplotlib.dates as mdates
+import matplotlib.pyplot as plt
+import numpy as np
+import xarray as xr
 
-matplotlib.use("Agg")
-import matplotlib.dates as mdates  # noqa: E402
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import xarray as xr  # noqa: E402
-
-from hydrointerp.experiments.regimes import REGIME_COLOURS  # noqa: E402
-from hydrointerp.plots.heat_map import save  # noqa: E402
+from hydrointerp.experiments.regimes import REGIME_COLOURS
+from hydrointerp.plots.save import save_figure
 
 
 def plot_channel_sensitivity(ds: xr.Dataset, path: str | os.PathLike[str]) -> Path:
@@ -50,4 +47,4 @@ def plot_channel_sensitivity(ds: xr.Dataset, path: str | os.PathLike[str]) -> Pa
         ax.set_visible(False)
     fig.suptitle(f"Input-variable importance through the year ({ds.attrs.get('method', '')})")
     fig.tight_layout()
-    return save(fig, path)
+    return save_figure(fig, path)

@@ -12,16 +12,15 @@ import os
 from pathlib import Path
 
 import matplotlib
+import matplotlib.pyplot as plt
+import numpy as np
+import xarray as xr
+from PIL import Image
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import xarray as xr  # noqa: E402
-from PIL import Image  # noqa: E402
-
-from hydrointerp.atomic import atomic_path  # noqa: E402
-from hydrointerp.experiments.metrics_spatial import zscore_map  # noqa: E402
-from hydrointerp.plots.heat_map import draw_map, save  # noqa: E402
+from hydrointerp.atomic import atomic_path
+from hydrointerp.experiments.metrics_spatial import zscore_map
+from hydrointerp.plots.heat_map import draw_map
+from hydrointerp.plots.save import save_figure
 
 #: colour map of the daily maps (the GIF palette is built from it)
 MAP_CMAP = "RdBu_r"
@@ -110,7 +109,7 @@ def plot_pattern_maps(ds: xr.Dataset, path: str | os.PathLike[str]) -> Path:
             ax.set_title(f"{ds['cluster_name'].sel(cluster=k).values}: {p} (D = {d:.2f})")
             fig.colorbar(im, ax=ax, label="S(x, y)")
     fig.tight_layout()
-    return save(fig, path)
+    return save_figure(fig, path)
 
 
 def plot_daily_gifs(ds: xr.Dataset, folder: str | os.PathLike[str]) -> list[Path]:

@@ -6,11 +6,12 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import matplotlib.pyplot as plt
 import numpy as np
 import xarray as xr
 
 from hydrointerp.experiments.regimes import REGIME_COLOURS, REGIMES
-from hydrointerp.plots.warming import plt, save_figure
+from hydrointerp.plots.save import save_figure
 
 SEASON_TITLES = {
     "DJF": "Winter (DJF)",

@@ -11,11 +11,12 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
 from hydrointerp.fidelity.table import headline
-from hydrointerp.plots.warming import plt, save_figure
+from hydrointerp.plots.save import save_figure
 
 METHOD_COLOURS = {
     "perturbation": "#DC3D4B",

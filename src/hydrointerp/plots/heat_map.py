@@ -10,45 +10,12 @@ import os
 from pathlib import Path
 
 import matplotlib
+import matplotlib.pyplot as plt
+import numpy as np
+import xarray as xr
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import xarray as xr  # noqa: E402
-
-from hydrointerp.atomic import atomic_path  # noqa: E402
-
-
-def save(fig: plt.Figure, path: str | os.PathLike[str], dpi: int = 150) -> Path:
-    """Save a figure atomically and close it."""
-    with atomic_path(path) as tmp:
-        fig.savefig(
-            tmp, dpi=dpi, bbox_inches="tight", format=Path(path).suffix.lstrip(".") or "png"
-        )
-    plt.close(fig)
-    return Path(path)
-
-
-def extent(lat: np.ndarray, lon: np.ndarray) -> list[float]:
-    """Pixel-edge extent ``[west, east, south, north]`` of a regular grid."""
-    dlat = abs(float(lat[0] - lat[1])) if len(lat) > 1 else 0.75
-    dlon = abs(float(lon[1] - lon[0])) if len(lon) > 1 else 0.75
-    return [lon[0] - dlon / 2, lon[-1] + dlon / 2, lat[-1] - dlat / 2, lat[0] + dlat / 2]
-
-
-def province_borders(ax: plt.Axes) -> None:
-    """Province borders from :mod:`hydrointerp.plots.maps`, when that module is present."""
-    try:
-        from hydrointerp.plots.maps import draw_province_borders
-    except ImportError:
-        return
-    xlim, ylim = ax.get_xlim(), ax.get_ylim()
-    try:
-        draw_province_borders(ax)
-    except Exception as exc:  # noqa: BLE001 - a missing map layer must not lose the figure
-        ax.text(0.01, 0.01, f"borders unavailable: {exc}", transform=ax.transAxes, fontsize=6)
-    ax.set_xlim(xlim)
-    ax.set_ylim(ylim)
+from hydrointerp.plots.maps import map_extent, province_borders_or_note
+from hydrointerp.plots.save import save_figure
 
 
 def draw_map(
@@ -65,7 +32,7 @@ def draw_map(
     vmax = vmax if vmax is not None else float(np.nanmax(np.abs(vals))) or 1.0
     im = ax.imshow(
         vals,
-        extent=extent(lat, lon),
+        extent=map_extent(field),
         cmap=cmap,
         vmin=-vmax,
         vmax=vmax,
@@ -83,7 +50,7 @@ def draw_map(
         )
     if gauges is not None:
         ax.scatter(gauges[1], gauges[0], s=6, c="white", edgecolors="k", linewidths=0.3, zorder=3)
-    province_borders(ax)
+    province_borders_or_note(ax)
     ax.set_xlabel("longitude (°E)")
     ax.set_ylabel("latitude (°N)")
     return im
@@ -110,4 +77,4 @@ def plot_cluster_heat_maps(ds: xr.Dataset, path: str | os.PathLike[str]) -> Path
         ax.set_visible(False)
     fig.suptitle("Ensemble-mean z-scored sensitivity per cluster")
     fig.tight_layout()
-    return save(fig, path)
+    return save_figure(fig, path)

@@ -195,6 +195,21 @@ def draw_province_borders(
     return True
 
 
+def province_borders_or_note(ax: Axes, shared: str | os.PathLike[str] | None = None) -> None:
+    """Province borders within the axes' current limits, which are kept as they were.
+
+    A failure to draw them becomes a small note on the axes: a missing map layer must not lose
+    the figure.
+    """
+    xlim, ylim = ax.get_xlim(), ax.get_ylim()
+    try:
+        draw_province_borders(ax, shared=shared)
+    except Exception as exc:  # noqa: BLE001 - a missing map layer must not lose the figure
+        ax.text(0.01, 0.01, f"borders unavailable: {exc}", transform=ax.transAxes, fontsize=6)
+    ax.set_xlim(xlim)
+    ax.set_ylim(ylim)
+
+
 def new_map_figure(n_panels: int = 1, width: float = 9.0) -> tuple[plt.Figure, list[Axes]]:
     """A figure with ``n_panels`` map axes stacked vertically (study grid is 12 x 32)."""
     fig, axes = plt.subplots(n_panels, 1, figsize=(width, 3.4 * n_panels), squeeze=False)

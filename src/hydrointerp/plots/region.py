@@ -11,33 +11,23 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import matplotlib
+import matplotlib.pyplot as plt
+import numpy as np
+import xarray as xr
+from matplotlib.colors import LinearSegmentedColormap
+from matplotlib.lines import Line2D
 
-matplotlib.use("Agg")
-
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import xarray as xr  # noqa: E402
-from matplotlib.colors import LinearSegmentedColormap  # noqa: E402
-from matplotlib.lines import Line2D  # noqa: E402
-
-from hydrointerp.atomic import atomic_path  # noqa: E402
-from hydrointerp.errors import DataError  # noqa: E402
-from hydrointerp.plots.maps import (  # noqa: E402
+from hydrointerp.errors import DataError
+from hydrointerp.experiments.regimes import REGIME_COLOURS
+from hydrointerp.plots.maps import (
     add_colorbar,
     draw_basins,
     draw_gauges,
     draw_province_borders,
     imshow_field,
 )
+from hydrointerp.plots.save import save_figure
 
-#: Regime colours as in the Frontiers paper (Glacial red, Nival purple, Pluvial teal), plus plains.
-REGIME_COLOURS = {
-    "glacial": "#d62728",
-    "nival": "#7b3294",
-    "pluvial": "#1b9e77",
-    "plains": "#e6ab02",
-}
 COMPONENT_COLOURS = {"rain": "#4c9be8", "snowmelt": "#b8c7d9", "glacier_melt": "#1f4e79"}
 COMPONENT_LABELS = {"rain": "rain", "snowmelt": "snowmelt", "glacier_melt": "glacier melt"}
 _LAND = LinearSegmentedColormap.from_list(
@@ -155,14 +145,6 @@ def plot_regime_hydrographs(region: xr.Dataset) -> plt.Figure:
     fig.suptitle("Mean annual hydrograph by regime and water source")
     fig.tight_layout()
     return fig
-
-
-def save_figure(fig: plt.Figure, path: str | os.PathLike[str], dpi: int = 150) -> Path:
-    """Write a figure atomically (PNG) and close it."""
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png", dpi=dpi, bbox_inches="tight")
-    plt.close(fig)
-    return Path(path)
 
 
 def save_region_figures(

@@ -8,14 +8,11 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 
-import matplotlib
+import matplotlib.pyplot as plt
+import numpy as np
+import xarray as xr
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import xarray as xr  # noqa: E402
-
-from hydrointerp.plots.training import _save  # noqa: E402
+from hydrointerp.plots.save import save_figure
 
 
 def plot_nse_cdf(
@@ -40,7 +37,7 @@ def plot_nse_cdf(
     ax.grid(alpha=0.3)
     ax.legend(loc="upper left", fontsize=8)
     ax.set_title(title or "NSE across gauges")
-    return _save(fig, path)
+    return save_figure(fig, path, dpi=130)
 
 
 def ranked_gauges(nse: xr.DataArray) -> dict[str, str]:
@@ -96,4 +93,4 @@ def plot_gauge_panels(
         if row == 0:
             ax.legend(fontsize=7, loc="upper right")
     fig.tight_layout()
-    return _save(fig, path)
+    return save_figure(fig, path, dpi=130)

@@ -11,23 +11,15 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import matplotlib
+import matplotlib.pyplot as plt
+import numpy as np
+import xarray as xr
+from matplotlib.colors import LogNorm
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import xarray as xr  # noqa: E402
-from matplotlib.colors import LogNorm  # noqa: E402
+from hydrointerp.experiments.regimes import REGIME_COLOURS
+from hydrointerp.plots.maps import map_extent, province_borders_or_note
+from hydrointerp.plots.save import save_figure
 
-from hydrointerp.atomic import atomic_path  # noqa: E402
-
-#: Regime colours of the Frontiers figures (METHODS.md section 6.0); plains for the virtual region.
-REGIME_COLOURS = {
-    "glacial": "#DC3D4B",
-    "nival": "#735573",
-    "pluvial": "#6BB3C4",
-    "plains": "#C8A45A",
-}
 REGIME_ORDER = ("glacial", "nival", "pluvial", "plains")
 
 
@@ -63,8 +55,7 @@ def station_regimes(
 
 def _background(ax: plt.Axes, region: xr.Dataset, shared: Path | None) -> None:
     lat, lon = region["lat"].values, region["lon"].values
-    d = float(abs(lon[1] - lon[0])) / 2 if lon.size > 1 else 0.375
-    extent = (lon.min() - d, lon.max() + d, lat.min() - d, lat.max() + d)
+    extent = map_extent(region)
     if "elevation" in region:
         elev = region["elevation"].transpose("lat", "lon").values
         land = np.ma.masked_less_equal(elev, 0.0)
@@ -83,26 +74,12 @@ def _background(ax: plt.Axes, region: xr.Dataset, shared: Path | None) -> None:
         ax.contour(lon, lat, elev, levels=[0.0], colors="k", linewidths=1.2)
         ax.figure.colorbar(im, ax=ax, shrink=0.7, pad=0.01, label="elevation (m)")
     else:
-        _province_borders(ax, shared)
+        province_borders_or_note(ax, shared)
     ax.set_xlim(extent[0], extent[1])
     ax.set_ylim(extent[2], extent[3])
     ax.set_xlabel("longitude (°E)")
     ax.set_ylabel("latitude (°N)")
     ax.set_aspect(1.0 / np.cos(np.deg2rad(float(np.mean(lat)))))
-
-
-def _province_borders(ax: plt.Axes, shared: Path | None) -> None:
-    """Province borders via ``plots.maps`` when available (the shared shapefile)."""
-    try:
-        from hydrointerp.plots.maps import draw_province_borders
-    except ImportError:
-        return
-    try:
-        draw_province_borders(ax, shared=shared)
-    except TypeError:
-        draw_province_borders(ax)
-    except Exception as exc:  # noqa: BLE001 - a missing map layer must not lose the figure
-        ax.text(0.01, 0.01, f"borders unavailable: {exc}", transform=ax.transAxes, fontsize=6)
 
 
 def _regime_map(ax: plt.Axes, region: xr.Dataset, regime: xr.DataArray) -> None:
@@ -210,7 +187,4 @@ def study_region_figure(
     _glacier_map(ax_b, region)
     _hydrographs(ax_c, season, regime)
     fig.suptitle(title or "Study region", fontsize=12)
-    with atomic_path(out) as tmp:
-        fig.savefig(tmp, dpi=110, format="png")
-    plt.close(fig)
-    return Path(out)
+    return save_figure(fig, out, dpi=110, tight=False)

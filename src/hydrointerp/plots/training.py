@@ -8,26 +8,16 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
-import matplotlib
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import xarray as xr
+from scipy.cluster.hierarchy import dendrogram, linkage
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-import xarray as xr  # noqa: E402
-from scipy.cluster.hierarchy import dendrogram, linkage  # noqa: E402
-
-from hydrointerp.atomic import atomic_path  # noqa: E402
+from hydrointerp.plots.save import save_figure
 
 _MONTH_STARTS = np.cumsum([0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30]) + 1
 _MONTHS = ["J", "F", "M", "A", "M", "J", "J", "A", "S", "O", "N", "D"]
-
-
-def _save(fig: plt.Figure, path: str | os.PathLike[str]) -> Path:
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, dpi=130, bbox_inches="tight", format="png")
-    plt.close(fig)
-    return Path(path)
 
 
 def _names_colours(clusters: xr.DataArray) -> tuple[list[str], list[str]]:
@@ -63,7 +53,7 @@ def plot_dendrogram(
     ax.set_xlabel("stations (count in brackets)")
     ax.set_ylabel("Ward distance")
     ax.set_title("Station clustering: seasonal flow + location")
-    return _save(fig, path)
+    return save_figure(fig, path, dpi=130)
 
 
 def plot_cluster_patterns(
@@ -111,7 +101,7 @@ def plot_cluster_patterns(
         if k % ncol == 0:
             ax.set_ylabel("normalised seasonal flow (–)")
     fig.tight_layout()
-    return _save(fig, path)
+    return save_figure(fig, path, dpi=130)
 
 
 def plot_nse_map(
@@ -135,7 +125,7 @@ def plot_nse_map(
     axh.set_xlabel("NSE (–)")
     axh.set_ylabel("stations")
     fig.tight_layout()
-    return _save(fig, path)
+    return save_figure(fig, path, dpi=130)
 
 
 def plot_nse_boxplots(
@@ -171,7 +161,7 @@ def plot_nse_boxplots(
         frameon=False,
     )
     ax.set_title("Test NSE per cluster: bulk vs fine-tuned ensemble")
-    return _save(fig, path)
+    return save_figure(fig, path, dpi=130)
 
 
 def plot_training_curves(
@@ -188,4 +178,4 @@ def plot_training_curves(
     ax.set_ylabel("masked MSE (normalised flow²)")
     ax.set_title("Training (dashed) and validation (solid) loss")
     ax.legend(fontsize=7, frameon=False)
-    return _save(fig, path)
+    return save_figure(fig, path, dpi=130)

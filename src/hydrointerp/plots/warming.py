@@ -5,26 +5,13 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import matplotlib
+import matplotlib.pyplot as plt
+import numpy as np
+import xarray as xr
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import xarray as xr  # noqa: E402
-
-from hydrointerp.atomic import atomic_path  # noqa: E402
+from hydrointerp.plots.save import save_figure
 
 COASTAL = 3
-
-
-def save_figure(fig: plt.Figure, path: str | os.PathLike[str], dpi: int = 150) -> Path:
-    """Save a figure atomically (PNG by suffix) and close it."""
-    with atomic_path(path) as tmp:
-        fig.savefig(
-            tmp, dpi=dpi, bbox_inches="tight", format=Path(path).suffix.lstrip(".") or "png"
-        )
-    plt.close(fig)
-    return Path(path)
 
 
 def cluster_label(k: object) -> str:

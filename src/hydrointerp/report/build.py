@@ -20,6 +20,7 @@ import xarray as xr
 
 from hydrointerp import __version__
 from hydrointerp.atomic import write_text
+from hydrointerp.data.region import glacier_classes
 from hydrointerp.experiments.catalog import experiment_class
 from hydrointerp.report import html as h
 from hydrointerp.report.captions import (
@@ -88,7 +89,10 @@ def _data_section(run_dir: Path) -> str:
             ["lat range (°N)", f"{float(region.lat.min()):.2f} … {float(region.lat.max()):.2f}"],
             ["lon range (°E)", f"{float(region.lon.min()):.2f} … {float(region.lon.max()):.2f}"],
             ["missing flow days", f"{100 * float(region['flow'].isnull().mean()):.1f} %"],
-            ["glacier classes G=0 / ≤1 % / ≤10 % / >10 %", _glacier_classes(g)],
+            [
+                "glacier classes G=0 / ≤1 % / ≤10 % / >10 %",
+                " / ".join(str(n) for n in glacier_classes(g).values()),
+            ],
         ]
         if "regime" in region:
             counts = pd.Series([str(r) for r in region["regime"].values]).value_counts()
@@ -110,16 +114,6 @@ def _data_section(run_dir: Path) -> str:
             ]
         )
     return h.section("data", "Data", h.table(["item", "value"], rows))
-
-
-def _glacier_classes(g: np.ndarray) -> str:
-    counts = [
-        int((g == 0).sum()),
-        int(((g > 0) & (g <= 0.01)).sum()),
-        int(((g > 0.01) & (g <= 0.1)).sum()),
-        int((g > 0.1).sum()),
-    ]
-    return " / ".join(str(c) for c in counts)
 
 
 def skill_summary(run_dir: Path) -> pd.DataFrame:

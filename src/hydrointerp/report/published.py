@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from hydrointerp.data.region import glacier_class_masks
 from hydrointerp.report import html as h
 
 #: Published values with their source in METHODS.md.
@@ -130,7 +131,7 @@ def _experiment_rows(run: Path) -> list[list[Any]]:
     if au is not None and "slope" in au and "glacier_fraction" in au:
         g = au["glacier_fraction"].values
         s = au["slope"].values
-        classes = [(g == 0), (g > 0) & (g <= 0.01), (g > 0.01) & (g <= 0.1), g > 0.1]
+        classes = glacier_class_masks(g).values()
         med = " / ".join(_f(np.nanmedian(s[c])) if c.any() else "–" for c in classes)
         rows.append(
             [
