@@ -62,6 +62,6 @@ def test_bad_mask_mode_is_a_user_error(tmp_path) -> None:
     )
     assert result.exit_code != 0
     assert (
-        "'--set (heat_map).perturbation.mask_mode': Value error, mask_mode must be one of"
+        "'--set (heat_map).perturbation.mask_mode': Input should be 'shared' or 'per_day'"
         in str(result.exception)
     )

@@ -84,3 +84,22 @@ def test_support_covers_a_one_cell_basin_and_its_halo(sim_a, contribution) -> No
     halo = mt.support(mag, halo=2).sum(("lat", "lon"))
     assert int(core.min()) >= 1 and bool((halo > core).all())
     assert int(halo.max()) <= int(core.max()) * 25
+
+
+def test_sign_agreement_pairs_entries_whatever_the_dimension_order() -> None:
+    # the defect of the old experiments/fidelity.py: entries compared after xr.align without
+    # one dimension order; a reordered, reversed copy of the truth must score exactly the same
+    rng = np.random.default_rng(0)
+    dims = ("station", "season", "lag")
+    coords = {"station": [f"S{i}" for i in range(5)], "season": list("ABCD"), "lag": [0, 1, 2]}
+    truth = xr.DataArray(rng.normal(size=(5, 4, 3)), dims=dims, coords=coords)
+    values = truth + rng.normal(scale=0.8, size=truth.shape)
+    sig = abs(truth) > 0.5
+    ref = mt.weighted_sign_agreement(values, truth, sig, ["season", "lag"])
+    flipped = truth.transpose("lag", "station", "season").isel(station=slice(None, None, -1))
+    sig_flipped = sig.transpose("season", "lag", "station")
+    got = mt.weighted_sign_agreement(values, flipped, sig_flipped, ["season", "lag"])
+    np.testing.assert_allclose(got.sel(station=ref.station), ref, rtol=0, atol=0)
+    assert 0.5 < float(ref.mean()) < 1.0  # informative, not perfect
+    err = mt.absolute_error(values, flipped).transpose(*dims)
+    np.testing.assert_allclose(err, abs(values - truth), atol=1e-12)

@@ -11,12 +11,12 @@ get their own metric D.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 import numpy as np
 import pandas as pd
 import xarray as xr
-from pydantic import Field, field_validator
+from pydantic import Field
 from sklearn.cluster import AgglomerativeClustering
 
 from hydrointerp.experiments.attribution import modelled_flow
@@ -32,7 +32,8 @@ from hydrointerp.experiments.perturbation import Perturbation
 from hydrointerp.fidelity.map_scores import score_daily
 from hydrointerp.plots.daily import plot_daily_gifs, plot_pattern_maps
 
-PATTERN_RULES = ("location", "flow_threshold")
+#: split a cluster's days by the location of the maximum (prototype) or by modelled flow
+PatternRule = Literal["location", "flow_threshold"]
 PATTERNS = ("low_flow", "high_flow")
 #: Dimension of the two pattern maps (``pattern`` itself is the label of each day).
 PATTERN_DIM = "flow_pattern"
@@ -201,20 +202,15 @@ class DailyMaps(MapExperiment):
 
     perturbation: Perturbation = Perturbation(iters_one_pass=20, iters_total=200, tol=0.1)
     smooth_days: int = Field(7, ge=1, description="moving mean of the diagnostics (days)")
-    pattern_rule: str = Field("location", description="location (prototype) | flow_threshold")
+    pattern_rule: PatternRule = Field(
+        "location", description="location (prototype) | flow_threshold"
+    )
     location_groups: tuple[int, ...] = Field(
         PROTOTYPE_GROUPS, description="Ward groups of the maximum's location per cluster"
     )
     flow_quantile: float = Field(0.5, description="flow_threshold rule: the high-flow quantile")
     zscore_before_mean: bool = Field(True, description="z-score each map before averaging")
     gifs: bool = Field(True, description="draw the animated GIFs (perturbation only)")
-
-    @field_validator("pattern_rule")
-    @classmethod
-    def _rule(cls, value: str) -> str:
-        if value not in PATTERN_RULES:
-            raise ValueError(f"pattern_rule must be one of {PATTERN_RULES}, got {value!r}")
-        return value
 
     def run(self, inputs: ExperimentInputs, progress: bool = False) -> xr.Dataset:
         """Experiment 1 on ``inputs``' predictor."""

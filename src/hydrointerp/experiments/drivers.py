@@ -13,13 +13,13 @@ computed from the input days given: with the mini data that is 2010-2011 (two ye
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 import numpy as np
 import pandas as pd
 import torch
 import xarray as xr
-from pydantic import Field, field_validator
+from pydantic import Field
 
 from hydrointerp.errors import DataError
 from hydrointerp.experiments.base import Experiment, Figure
@@ -31,8 +31,10 @@ from hydrointerp.predictor import Predictor
 
 SEASONS: tuple[str, ...] = ("DJF", "MAM", "JJA", "SON")
 _SEASON_OF_MONTH = {12: 0, 1: 0, 2: 0, 3: 1, 4: 1, 5: 1, 6: 2, 7: 2, 8: 2, 9: 3, 10: 3, 11: 3}
-ANTECEDENT = ("last_input", "target")
-REGIONS = ("in_near", "basin", "cluster")
+#: lag 0 is the last input day (t - 1) or the event day (t)
+Antecedent = Literal["last_input", "target"]
+#: the region whose weather is composited
+Region = Literal["in_near", "basin", "cluster"]
 
 
 class Drivers(Experiment):
@@ -78,9 +80,11 @@ class Drivers(Experiment):
     )
     scores: ClassVar[dict[str, Any]] = {"drivers": score_drivers}
 
-    antecedent: str = Field("last_input", description="lag 0: last_input (t - 1) | target (t)")
+    antecedent: Antecedent = Field(
+        "last_input", description="lag 0: last_input (t - 1) | target (t)"
+    )
     max_lag: int = Field(3, ge=0, description="antecedent days 0..max_lag (days)")
-    region: str = Field("in_near", description="in_near | basin | cluster")
+    region: Region = Field("in_near", description="in_near | basin | cluster")
     top_fraction: float = Field(0.1, gt=0, le=1, description="share of a season's days as events")
     n_events: int | None = Field(None, ge=1, description="fixed events per season (None)")
     period: tuple[str, str] | None = Field(None, description="first, last event date (None: all)")
@@ -88,20 +92,6 @@ class Drivers(Experiment):
     n_random: int = Field(1000, ge=1, description="random-day draws of the p-value")
     ci: float = Field(0.95, gt=0, lt=1, description="interval level")
     seed: int = Field(0, description="seed of the bootstrap and random days")
-
-    @field_validator("antecedent")
-    @classmethod
-    def _antecedent(cls, value: str) -> str:
-        if value not in ANTECEDENT:
-            raise ValueError(f"antecedent must be one of {ANTECEDENT}, got {value!r}")
-        return value
-
-    @field_validator("region")
-    @classmethod
-    def _region(cls, value: str) -> str:
-        if value not in REGIONS:
-            raise ValueError(f"region must be one of {REGIONS}, got {value!r}")
-        return value
 
     def to_attrs(self) -> dict:
         """The experiment's own settings as NetCDF attributes."""

@@ -28,7 +28,6 @@ from hydrointerp.errors import ConfigError, DataError
 from hydrointerp.experiments.masks import MaskSet
 from hydrointerp.models.cnn_lstm import CNNLSTM
 
-MASK_MODES = ("per_day", "shared")
 REDUCTIONS = ("time", "member")
 
 

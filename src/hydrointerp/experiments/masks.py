@@ -9,12 +9,15 @@ published code draws one sign per day per pass, shared by all masks of that pass
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal, get_args
 
 import numpy as np
 
 from hydrointerp.errors import ConfigError
 
-SIGN_MODES = ("per_pass", "per_mask")
+#: one sign per pass (published) or per mask
+SignMode = Literal["per_pass", "per_mask"]
+SIGN_MODES = get_args(SignMode)
 
 
 @dataclass(frozen=True)

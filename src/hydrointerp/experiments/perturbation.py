@@ -9,11 +9,15 @@ that block; each experiment includes it with its own published defaults.
 
 from __future__ import annotations
 
-import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from typing import Literal
 
-from hydrointerp.experiments.engine import MASK_MODES
-from hydrointerp.experiments.masks import SIGN_MODES, MaskSet, draw_masks
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from hydrointerp.experiments.masks import MaskSet, SignMode, draw_masks
+
+#: the same masks for every target day (fast engine path) or new masks per day (published)
+MaskMode = Literal["shared", "per_day"]
 
 
 class Perturbation(BaseModel):
@@ -31,25 +35,11 @@ class Perturbation(BaseModel):
     iters_one_pass: int = Field(50, ge=1, description="masks per pass (count)")
     iters_total: int = Field(100, ge=1, description="most masks per target day (count)")
     tol: float = Field(1.0, ge=0, description="stop when the mean map changes less (relative)")
-    mask_mode: str = Field("shared", description="shared | per_day")
-    sign_mode: str = Field("per_pass", description="per_pass | per_mask")
+    mask_mode: MaskMode = Field("shared", description="shared | per_day")
+    sign_mode: SignMode = Field("per_pass", description="per_pass | per_mask")
     truncate: float | None = Field(None, description="cut bumps beyond this radius (cells)")
     channels: tuple[int, ...] = Field((0, 1, 2), description="input channels perturbed (indices)")
     seed: int = Field(0, description="seed of the mask generator")
-
-    @field_validator("mask_mode")
-    @classmethod
-    def _mask_mode(cls, value: str) -> str:
-        if value not in MASK_MODES:
-            raise ValueError(f"mask_mode must be one of {MASK_MODES}, got {value!r}")
-        return value
-
-    @field_validator("sign_mode")
-    @classmethod
-    def _sign_mode(cls, value: str) -> str:
-        if value not in SIGN_MODES:
-            raise ValueError(f"sign_mode must be one of {SIGN_MODES}, got {value!r}")
-        return value
 
     @model_validator(mode="after")
     def _passes(self) -> Perturbation:

@@ -37,6 +37,7 @@ def _extra_figures(ctx: RunContext, region: Any, clusters: Any, season: Any) -> 
     jobs += [
         ("cluster_patterns", lambda: _cluster_patterns(region, clusters, season, out_dir)),
         ("nse", lambda: _skill_figures(ctx, region, clusters, out_dir)),
+        ("training_curves", lambda: _training_curves(ctx, out_dir)),
     ]
     for name, job in jobs:
         try:
@@ -64,6 +65,14 @@ def _cluster_patterns(region: Any, clusters: Any, season: Any, out_dir: Path) ->
         season.sel(station=ids), clusters, lat, lon, out_dir / "cluster_patterns.png"
     )
     return [path]
+
+
+def _training_curves(ctx: RunContext, out_dir: Path) -> list[Path]:
+    """Loss per epoch of every model the run trained (none for imported models)."""
+    from hydrointerp.plots.training import plot_training_curves
+
+    logs = sorted(ctx.run_dir.glob("train_log_*.csv"))
+    return [plot_training_curves(logs, out_dir / "training_curves.png")] if logs else []
 
 
 def _skill_figures(ctx: RunContext, region: Any, clusters: Any, out_dir: Path) -> list[Path]:
