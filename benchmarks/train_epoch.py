@@ -26,8 +26,9 @@ import time
 import numpy as np
 import torch
 
+from hydrointerp.config import WindowSpec
 from hydrointerp.data.virtual import generate_region
-from hydrointerp.data.windows import Normaliser, make_windows
+from hydrointerp.data.windows import Normaliser, make_windows, resolve_split
 from hydrointerp.models.cnn_lstm import Architecture
 from hydrointerp.training.batches import (
     batch_forward,
@@ -36,8 +37,6 @@ from hydrointerp.training.batches import (
     masked_mse,
     naive_forward,
 )
-from hydrointerp.training.config import RunConfig
-from hydrointerp.training.run import resolve_spec
 from hydrointerp.training.train import build_model
 
 
@@ -65,7 +64,7 @@ def _adam(model):
 def check_and_time_virtual(args) -> float:
     """Part 1; returns the speed-up ratio."""
     region = generate_region()
-    spec = resolve_spec(RunConfig().windows, region)
+    spec = resolve_split(WindowSpec(), region)
     win = make_windows(region, Normaliser().fit(region, spec.fit_years()), spec)
     batches = epoch_batches(win.splits["train"], 64, "blocks", np.random.default_rng(0))
     print(

@@ -16,13 +16,17 @@ import itertools
 import json
 import time
 
+import xarray as xr
+
+from hydrointerp.config import Split, WindowSpec
 from hydrointerp.data.virtual import generate_region
 from hydrointerp.data.virtual_config import VirtualRegionConfig
-from hydrointerp.data.windows import Normaliser, WindowSpec, make_windows
-from hydrointerp.training.config import ModelSettings, TrainSettings
-from hydrointerp.training.finetune import bulk_ensemble
-from hydrointerp.training.metrics import summary
-from hydrointerp.training.run import evaluate
+from hydrointerp.data.windows import Normaliser, make_windows
+from hydrointerp.models.cnn_lstm import Architecture
+from hydrointerp.models.ensemble import Ensemble
+from hydrointerp.models.saved import load_model
+from hydrointerp.training.config import TrainSettings
+from hydrointerp.training.metrics import metrics_table, summary
 from hydrointerp.training.train import train_member
 
 REGION = dict(
@@ -41,8 +45,11 @@ RECIPES = {
 
 def _score(paths: list, win, norm, device: str) -> float:  # noqa: ANN001
     """Median test NSE of the bulk ensemble mean of these members."""
-    ens = bulk_ensemble(paths, win.station_ids, win.lookback)
-    return summary(evaluate(ens.to(device), win, norm, "test"))["median_nse"]
+    ens = Ensemble([load_model(p) for p in paths], list(win.station_ids), win.lookback)
+    obs = win.observed("test")
+    pred = ens.to(device).predict_members(win.frames, win.splits["test"]).numpy()
+    pred = xr.DataArray(pred, dims=("member", "time", "station"), coords=obs.coords)
+    return summary(metrics_table(norm.inverse_flow(obs), norm.inverse_flow(pred)))["median_nse"]
 
 
 def main() -> None:
@@ -58,15 +65,11 @@ def main() -> None:
     rows = []
     for name in args.recipes:
         lookback, epochs, units = RECIPES[name]
-        spec = WindowSpec(
-            lookback=lookback,
-            train_years=(2000, 2008),
-            val_years=(2009, 2009),
-            test_years=(2010, 2011),
-        )
+        split = Split(train=(2000, 2008), val=(2009, 2009), test=(2010, 2011))
+        spec = WindowSpec(lookback=lookback, split=split)
         norm = Normaliser().fit(region, spec.fit_years())
         win = make_windows(region, norm, spec)
-        arch = ModelSettings(**{**MODEL, "lstm_units": units}).architecture(win.n_stations)
+        arch = Architecture.for_region({**MODEL, "lstm_units": units}, win.n_stations)
         epochs = min(epochs, args.max_epochs or epochs)
         settings = TrainSettings(
             **TRAIN, max_epochs=epochs, patience=epochs, progress=False, device=args.device

@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import importlib
 import json
+import math
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -27,6 +28,8 @@ from hydrointerp.errors import ConfigError
 from hydrointerp.experiments.attribution_methods import METHODS
 from hydrointerp.experiments.base import Experiment
 from hydrointerp.experiments.catalog import experiment_class, registry
+from hydrointerp.models.cnn_lstm import Architecture
+from hydrointerp.published import member_seed
 
 CONFIG_DIR = Path(__file__).resolve().parent / "configs"
 BUILTIN = ("demo", "reproduce-mini", "tiny", "fidelity", "reproduce-twin", "twin-reduced")
@@ -75,19 +78,56 @@ DataSection = Annotated[VirtualData | TwinData | MiniData | RawData, Field(discr
 
 
 class Split(_Strict):
-    """Train / validation / test periods as inclusive year ranges ``[first, last]``."""
+    """Train / validation / test periods: inclusive ranges ``[first, last]`` of the calendar
+    years of the *target* days. A period left out (``None``, the default) is filled from the
+    region's years by :func:`hydrointerp.data.windows.resolve_split`."""
 
-    train: tuple[int, int] | None = None
-    val: tuple[int, int] | None = None
-    test: tuple[int, int] | None = None
+    train: tuple[int, int] | None = Field(None, description="training years; default from data")
+    val: tuple[int, int] | None = Field(None, description="validation years (early stopping)")
+    test: tuple[int, int] | None = Field(None, description="test years (skill, experiments)")
+
+    def years(self, name: str) -> tuple[int, int]:
+        """The ``[first, last]`` years of split ``name`` (``train``, ``val`` or ``test``).
+
+        Raises
+        ------
+        ConfigError
+            When the period is not set (resolve the split against the region first).
+        """
+        value = getattr(self, name)
+        if value is None:
+            raise ConfigError(
+                f"windows.split.{name} is not set; expected: [first year, last year] (give it,"
+                " or resolve the split against the region with data.windows.resolve_split)"
+            )
+        return (int(value[0]), int(value[1]))
 
 
-class Windows(_Strict):
-    """Look-back windows and the split by years (data/windows.py)."""
+class WindowSpec(_Strict):
+    """Look-back windows and the split by years: the one window spec of the run config and of
+    :func:`hydrointerp.data.windows.make_windows`. Defaults are the published ones (METHODS.md
+    1.6) except the split, which comes from the data unless given."""
 
-    lookback: int = Field(365, ge=1)
+    lookback: int = Field(365, ge=1, description="days of weather before each target day")
     split: Split = Split()
-    missing_flow: Literal["mask", "climatology"] = "mask"
+    missing_flow: Literal["mask", "climatology"] = Field(
+        "mask", description="missing target days: left out of the loss, or filled (METHODS 1.4)"
+    )
+    normalise_years: tuple[int, int] | None = Field(
+        None,
+        description="years the normaliser is fitted on; default: the first training year minus"
+        " enough years for one look-back, through the last training year (published 1979-2000)",
+    )
+    float16_inputs: bool = Field(
+        False, description="round the frames through float16, as the published windows were"
+    )
+
+    def fit_years(self) -> tuple[int, int]:
+        """Years the normaliser is fitted on (needs the training years)."""
+        if self.normalise_years is not None:
+            return (int(self.normalise_years[0]), int(self.normalise_years[1]))
+        first, last = self.split.years("train")
+        return (first - math.ceil(self.lookback / 365.0), last)
 
 
 class FineTune(_Strict):
@@ -98,7 +138,9 @@ class FineTune(_Strict):
     head_init: Literal["random", "bulk"] = Field(
         "random", description="random new head (published) or the bulk head's station rows"
     )
-    training: dict[str, Any] = Field(default_factory=dict)
+    training: dict[str, Any] = Field(
+        default_factory=dict, description="TrainSettings fields; default: ensemble.training"
+    )
 
 
 class ImportModels(_Strict):
@@ -109,21 +151,32 @@ class ImportModels(_Strict):
     n_clusters: int = 6
 
 
+def published_seeds(members: int) -> list[int]:
+    """The seeds of the published ensemble's first ``members`` members: 0, 11, 22, ..., 99 for
+    the ten of METHODS.md section 2.2 (member ``i`` has seed ``11 i``)."""
+    return [member_seed(i) for i in range(members)]
+
+
 class EnsembleSection(_Strict):
     """Train an ensemble (and fine-tune it) or import published models."""
 
     mode: Literal["train", "import"] = "train"
     members: int = Field(3, ge=1)
     seeds: list[int] | None = None
-    training: dict[str, Any] = Field(default_factory=dict, description="TrainSettings fields")
-    model: dict[str, Any] = Field(default_factory=dict, description="ModelSettings fields")
+    training: dict[str, Any] = Field(
+        default_factory=dict, description="TrainSettings fields (training/config.py)"
+    )
+    model: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Architecture fields (models/cnn_lstm.py) but n_out and in_channels",
+    )
     fine_tune: FineTune = FineTune()
     import_: ImportModels = Field(ImportModels(), alias="import")
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
     def member_seeds(self) -> list[int]:
-        """The seed of every member: given, or the published 0, 11, 22, ..."""
+        """The seed of every member: given, or the published ones (:func:`published_seeds`)."""
         if self.seeds is not None:
             if len(self.seeds) != self.members:
                 raise ConfigError(
@@ -131,7 +184,7 @@ class EnsembleSection(_Strict):
                     f" ensemble.members = {self.members}"
                 )
             return list(self.seeds)
-        return [11 * i for i in range(self.members)]
+        return published_seeds(self.members)
 
 
 class ExperimentsSection(_Strict):
@@ -239,7 +292,7 @@ class RunConfig(_Strict):
     seed: int = 0
     device: DeviceName = "cpu"
     data: DataSection
-    windows: Windows = Windows()
+    windows: WindowSpec = WindowSpec()
     ensemble: EnsembleSection = EnsembleSection()
     experiments: ExperimentsSection = ExperimentsSection()
     fidelity: FidelitySection = FidelitySection()
@@ -293,7 +346,6 @@ def _check_owned(cfg: RunConfig, source: str) -> None:
     train = "hydrointerp.training.config"
     checks += [
         ("ensemble.training", train, "TrainSettings", cfg.ensemble.training),
-        ("ensemble.model", train, "ModelSettings", cfg.ensemble.model),
         ("ensemble.fine_tune.training", train, "TrainSettings", cfg.ensemble.fine_tune.training),
     ]
     for path, owner, cls, values in checks:
@@ -305,6 +357,12 @@ def _check_owned(cfg: RunConfig, source: str) -> None:
             getattr(module, cls).model_validate(values)
         except ValidationError as exc:
             raise _as_config_error(exc, source, prefix=path) from None
+    try:
+        Architecture.for_region(cfg.ensemble.model, n_out=1)
+    except ValidationError as exc:
+        raise _as_config_error(exc, source, prefix="ensemble.model") from None
+    except ConfigError as exc:
+        raise ConfigError(f"invalid config {source}: {exc}") from None
 
 
 def check_experiments(cfg: RunConfig, source: str) -> None:

@@ -72,3 +72,11 @@ def test_anomalies_have_zero_day_of_year_mean(mini_frames) -> None:
     anom = anomalies(mini_frames.isel(lat=slice(0, 2), lon=slice(0, 2)))
     clim = anom.groupby("time.dayofyear").mean("time")
     np.testing.assert_allclose(clim.values, 0.0, atol=1e-5)
+
+
+def test_period_takes_dates_as_yaml_reads_them() -> None:
+    from hydrointerp.cli.experiment_cmds import parse_sets
+
+    given = parse_sets(["period=[2011-06-01, 2011-08-31]", "max_lag=2"])
+    st = Drivers.from_settings(given)
+    assert st.period == ("2011-06-01", "2011-08-31") and st.max_lag == 2

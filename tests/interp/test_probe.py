@@ -21,9 +21,10 @@ def test_r_squared_is_squared_correlation() -> None:
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
     """A 2-year virtual region and one tiny CNN-LSTM trained for a few epochs on it."""
+    from hydrointerp.config import Split, WindowSpec
     from hydrointerp.data.virtual import generate_region
     from hydrointerp.data.virtual_config import VirtualRegionConfig
-    from hydrointerp.data.windows import Normaliser, WindowSpec, make_windows
+    from hydrointerp.data.windows import Normaliser, make_windows
     from hydrointerp.models.cnn_lstm import Architecture
     from hydrointerp.models.saved import load_model
     from hydrointerp.training.config import TrainSettings
@@ -33,7 +34,7 @@ def trained(tmp_path_factory):
         VirtualRegionConfig(n_years=2, n_lat=6, n_lon=10, n_stations=12, seed=1)
     )
     spec = WindowSpec(
-        lookback=30, train_years=(2000, 2000), val_years=(2001, 2001), test_years=(2001, 2001)
+        lookback=30, split=Split(train=(2000, 2000), val=(2001, 2001), test=(2001, 2001))
     )
     norm = Normaliser().fit(region, spec.fit_years())
     windows = make_windows(region, norm, spec)

@@ -142,16 +142,18 @@ def test_build_region_cli_then_train_one_epoch(raw_region, tmp_path) -> None:
 
 
 def _train_one_epoch(region, out_dir) -> None:
-    from hydrointerp.data.windows import Normaliser, WindowSpec, make_windows
-    from hydrointerp.training.config import ModelSettings, TrainSettings
+    from hydrointerp.config import Split, WindowSpec
+    from hydrointerp.data.windows import Normaliser, make_windows
+    from hydrointerp.models.cnn_lstm import Architecture
+    from hydrointerp.training.config import TrainSettings
     from hydrointerp.training.train import train_member
 
     spec = WindowSpec(
-        lookback=20, train_years=(2002, 2002), val_years=(2003, 2003), test_years=(2003, 2003)
+        lookback=20, split=Split(train=(2002, 2002), val=(2003, 2003), test=(2003, 2003))
     )
     normaliser = Normaliser().fit(region, spec.fit_years())
     windows = make_windows(region, normaliser, spec)
-    arch = ModelSettings(conv_filters=(4, 4, 4, 4, 4), lstm_units=4).architecture(n_out=2)
+    arch = Architecture(n_out=2, conv_filters=(4, 4, 4, 4, 4), lstm_units=4)
     settings = TrainSettings(max_epochs=1, batch_size=400, progress=False, num_threads=2)
     path = train_member(windows, settings, 0, out_dir, arch=arch)
     assert path.is_file()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import shutil
-from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -84,7 +83,7 @@ def test_predict_user_errors(shared_data, models_dir, tmp_path):
 def test_spatial_pool_model_keeps_location_and_round_trips(tmp_path):
     torch.manual_seed(4)
     arch = Architecture(n_out=3, conv_filters=(4, 6), conv_kernels=(1, 3), pool_after=0)
-    pooled = CNNLSTM(replace(arch, spatial_pool=(2, 4)))
+    pooled = CNNLSTM(arch.model_copy(update={"spatial_pool": (2, 4)}))
     assert pooled.n_features == 6 * 2 * 4 and pooled.lstm.input_size == 48
     back = load_model(save_model(pooled, tmp_path / "p.pt"))
     assert back.arch.spatial_pool == (2, 4)

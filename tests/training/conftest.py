@@ -7,8 +7,9 @@ import pandas as pd
 import pytest
 import xarray as xr
 
+from hydrointerp.config import Split, WindowSpec
 from hydrointerp.data.region import make_region
-from hydrointerp.data.windows import Normaliser, WindowSpec, make_windows
+from hydrointerp.data.windows import Normaliser, make_windows
 from hydrointerp.models.cnn_lstm import Architecture
 
 
@@ -38,9 +39,7 @@ def synthetic_region(
     )
 
 
-SPEC = WindowSpec(
-    lookback=20, train_years=(2001, 2001), val_years=(2002, 2002), test_years=(2003, 2003)
-)
+SPEC = WindowSpec(lookback=20, split=Split(train=(2001, 2001), val=(2002, 2002), test=(2003, 2003)))
 TINY = dict(conv_filters=(4, 4), conv_kernels=(1, 3), pool_after=0, lstm_units=8)
 
 

@@ -3,8 +3,6 @@ and clear errors for devices that cannot be used."""
 
 from __future__ import annotations
 
-import dataclasses
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -32,7 +30,7 @@ def test_device_setting_rejects_unknown_and_unavailable_devices() -> None:
 def test_training_on_cuda_matches_cpu(windows, tiny_arch, tmp_path) -> None:
     torch.backends.cudnn.allow_tf32 = False
     torch.backends.cuda.matmul.allow_tf32 = False
-    arch = dataclasses.replace(tiny_arch, dropout=0.0)  # CPU and CUDA draw different masks
+    arch = tiny_arch.model_copy(update={"dropout": 0.0})  # CPU and CUDA draw different masks
     paths = {
         dev: train_member(
             windows, TrainSettings(**SETTINGS, device=dev), 4, tmp_path / dev, arch=arch

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from hydrointerp.data.windows import Normaliser, WindowSpec, make_windows
+from hydrointerp.config import Split, WindowSpec
+from hydrointerp.data.windows import Normaliser, make_windows
 from hydrointerp.models.ensemble import Ensemble
 from hydrointerp.training.cluster import cluster_stations
 from hydrointerp.training.metrics import metrics_table
@@ -23,7 +24,7 @@ def test_fine_routed_by_our_clusters_beats_bulk(shared_data):
     clusters = cluster_stations(
         read_flowseason(mini_dir), mini["station_lat"].values, mini["station_lon"].values, 6
     )
-    spec = WindowSpec(train_years=(2011, 2011), val_years=(2011, 2011), test_years=(2011, 2011))
+    spec = WindowSpec(split=Split(train=(2011, 2011), val=(2011, 2011), test=(2011, 2011)))
     win = make_windows(mini, Normaliser().fit(mini, (2010, 2011)), spec)
     obs = win.observed("test")
     ids = list(win.station_ids)

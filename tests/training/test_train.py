@@ -19,7 +19,7 @@ from hydrointerp.training.batches import (
     needed_days,
     predict_indices,
 )
-from hydrointerp.training.config import TrainSettings, load_config, parse_config
+from hydrointerp.training.config import TrainSettings
 from hydrointerp.training.train import build_model, train_member
 
 FAST = dict(max_epochs=3, learning_rate=1e-3, progress=False, batch_size=32)
@@ -161,15 +161,25 @@ def test_training_reduces_validation_loss(windows, tiny_arch, tmp_path):
 
 
 def test_config_rejects_unknown_keys(tmp_path):
-    with pytest.raises(ConfigError, match="learning_rat"):
-        parse_config({"train": {"learning_rat": 0.1}})
+    from hydrointerp.config import load_config, parse_config
+
+    base = {"name": "t", "data": {"source": "virtual"}}
+    with pytest.raises(ConfigError, match="ensemble.training.learning_rat"):
+        parse_config({**base, "ensemble": {"training": {"learning_rat": 0.1}}})
+    with pytest.raises(ConfigError, match="ensemble.model.lstm_unit"):
+        parse_config({**base, "ensemble": {"model": {"lstm_unit": 8}}})
+    with pytest.raises(ConfigError, match="ensemble.model.n_out is taken from the region"):
+        parse_config({**base, "ensemble": {"model": {"n_out": 8}}})
     p = tmp_path / "c.yaml"
-    p.write_text("data: virtual\nensemble: {members: 2}\ntrain: {max_epochs: 3}\n")
+    p.write_text(
+        "name: c\ndata: {source: virtual}\nensemble: {members: 2, training: {max_epochs: 3}}\n"
+    )
     cfg = load_config(p)
-    assert cfg.ensemble.member_seeds() == [0, 11] and cfg.train.batch_size == 64
-    assert parse_config({}).ensemble.member_seeds()[-1] == 99
+    training = TrainSettings(**cfg.ensemble.training)
+    assert cfg.ensemble.member_seeds() == [0, 11] and training.batch_size == 64
+    assert parse_config({**base, "ensemble": {"members": 10}}).ensemble.member_seeds()[-1] == 99
     with pytest.raises(ConfigError, match="seeds"):
-        parse_config({"ensemble": {"members": 2, "seeds": [1]}})
+        parse_config({**base, "ensemble": {"members": 2, "seeds": [1]}})
 
 
 def test_model_head_mismatch_is_config_error(windows, tmp_path):

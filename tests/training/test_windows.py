@@ -7,8 +7,9 @@ import pandas as pd
 import pytest
 import torch
 
+from hydrointerp.config import Split, WindowSpec
 from hydrointerp.data.region import make_region
-from hydrointerp.data.windows import Normaliser, WindowSpec, climatology_fill, make_windows
+from hydrointerp.data.windows import Normaliser, climatology_fill, make_windows
 from hydrointerp.errors import DataError
 
 from .conftest import SPEC, synthetic_region
@@ -59,7 +60,7 @@ def test_windows_alignment_target_uses_previous_days():
     region = make_region(w, time, [50, 49], [-120, -119, -118], flow, ["a", "b"])
     norm = Normaliser(identity=False).fit(region, (2000, 2001))
     spec = WindowSpec(
-        lookback=10, train_years=(2001, 2001), val_years=(2002, 2002), test_years=(2002, 2002)
+        lookback=10, split=Split(train=(2001, 2001), val=(2002, 2002), test=(2002, 2002))
     )
     win = make_windows(region, norm, spec)
     t = int(win.splits["train"][0])
@@ -76,7 +77,7 @@ def test_windows_alignment_target_uses_previous_days():
 def test_first_windows_need_full_lookback(region):
     norm = Normaliser().fit(region, (2000, 2000))
     spec = WindowSpec(
-        lookback=400, train_years=(2000, 2001), val_years=(2002, 2002), test_years=(2003, 2003)
+        lookback=400, split=Split(train=(2000, 2001), val=(2002, 2002), test=(2003, 2003))
     )
     win = make_windows(region, norm, spec)
     assert win.splits["train"][0] == 400
@@ -109,7 +110,7 @@ def test_identity_for_normalised_mini(shared_data):
     mini = read_mini(shared_data / "cnn_lstm_era" / "mini", basin_masks=False)
     norm = Normaliser().fit(mini, (2010, 2011))
     assert norm.identity
-    spec = WindowSpec(train_years=(2011, 2011), val_years=(2011, 2011), test_years=(2011, 2011))
+    spec = WindowSpec(split=Split(train=(2011, 2011), val=(2011, 2011), test=(2011, 2011)))
     win = make_windows(mini, norm, spec)
     assert len(win.splits["test"]) == 365 and win.frames.shape == (729, 12, 32, 3)
     np.testing.assert_array_equal(win.frames.numpy(), mini["weather"].values[:729])

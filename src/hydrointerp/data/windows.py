@@ -3,7 +3,9 @@
 * :class:`Normaliser` (scikit-learn-like): one scalar mean/std per weather channel over all pixels
   and days of the fitting years (METHODS.md section 1.3), one flow mean/std per station over the
   same years ignoring missing days (section 1.4). Saved beside the models and reused for new data.
-* :class:`WindowSpec`: look-back length, split years, missing-flow policy (published defaults).
+* The window spec (look-back length, split years, missing-flow policy) is the run config's
+  ``windows`` section, :class:`hydrointerp.config.WindowSpec`; :func:`resolve_split` fills the
+  split periods a config leaves to the data.
 * :func:`make_windows`: a :class:`Windows` holding the normalised frames ``[D, H, W, C]`` once, the
   normalised targets ``[T, S]`` (NaN = missing) and the target indices of every split. The window
   of target ``t`` is ``frames[t - lookback : t]`` (the days before the target), as the
@@ -15,15 +17,14 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
 
 import numpy as np
 import pandas as pd
 import torch
 import xarray as xr
-from pydantic import BaseModel, ConfigDict, model_validator
 
 from hydrointerp.atomic import write_netcdf
+from hydrointerp.config import Split, WindowSpec
 from hydrointerp.data.region import is_normalised, weather_end
 from hydrointerp.errors import DataError
 from hydrointerp.published import CHANNEL_MEAN as PUBLISHED_CHANNEL_MEAN
@@ -32,6 +33,9 @@ from hydrointerp.published import PRECIP_MEAN_OVER_STD as PUBLISHED_PRECIP_MEAN_
 
 #: Published physical constants of the normalised mini year (METHODS.md section 1.3, corrected
 #: for the swapped means). Precipitation's mean and std are unknown (only mean/std = 0.4748).
+
+
+SPLITS = ("train", "val", "test")
 
 
 def _years_mask(time: pd.DatetimeIndex, years: tuple[int, int]) -> np.ndarray:
@@ -257,43 +261,32 @@ class Normaliser:
         return cls.from_dataset(xr.load_dataset(path, engine="h5netcdf"), str(path))
 
 
-class WindowSpec(BaseModel):
-    """Look-back windows and the year split. Defaults are the published ones (METHODS.md 1.6).
-
-    Split years are the calendar years of the *target* days (inclusive). ``normalise_years``
-    defaults to the first training year minus enough years for one look-back through the last
-    training year (published: 1979-2000).
-    """
-
-    model_config = ConfigDict(extra="forbid")
-
-    lookback: int = 365
-    train_years: tuple[int, int] = (1980, 2000)
-    val_years: tuple[int, int] = (2001, 2010)
-    test_years: tuple[int, int] = (2011, 2015)
-    normalise_years: tuple[int, int] | None = None
-    missing_flow: Literal["mask", "climatology"] = "mask"
-    float16_inputs: bool = False
-
-    @model_validator(mode="after")
-    def _check(self) -> WindowSpec:
-        if self.lookback < 1:
-            raise ValueError("lookback must be at least 1 day")
-        for name in ("train_years", "val_years", "test_years"):
-            a, b = getattr(self, name)
-            if a > b:
-                raise ValueError(f"{name}: first year {a} after last year {b}")
-        return self
-
-    def fit_years(self) -> tuple[int, int]:
-        """Years the normaliser is fitted on."""
-        if self.normalise_years is not None:
-            return self.normalise_years
-        back = int(np.ceil(self.lookback / 365.0))
-        return (self.train_years[0] - back, self.train_years[1])
-
-
-SPLITS = ("train", "val", "test")
+def resolve_split(spec: WindowSpec, region: xr.Dataset) -> WindowSpec:
+    """``spec`` with every split period set: the given ones kept, the missing ones taken from
+    the region's target years (those after the first look-back): the first 60 %, the next 20 %
+    and the last 20 % (at least one year each); with fewer than three usable years every
+    missing period is the last usable year (a mini year: train = val = test)."""
+    given = {name: getattr(spec.split, name) for name in SPLITS}
+    if all(v is not None for v in given.values()):
+        return spec
+    years = np.unique(region["time"].dt.year.values)
+    first = int(years[0]) + int(np.ceil(spec.lookback / 365.0))
+    usable = [int(y) for y in years if y >= first]
+    if len(usable) < 3:
+        only = (usable[-1], usable[-1]) if usable else (int(years[-1]), int(years[-1]))
+        default = {"train": only, "val": only, "test": only}
+    else:
+        n = len(usable)
+        n_test = max(1, round(0.2 * n))
+        n_val = max(1, round(0.2 * n))
+        n_train = n - n_val - n_test
+        default = {
+            "train": (usable[0], usable[n_train - 1]),
+            "val": (usable[n_train], usable[n_train + n_val - 1]),
+            "test": (usable[n_train + n_val], usable[-1]),
+        }
+    split = Split(**{k: v if v is not None else default[k] for k, v in given.items()})
+    return spec.model_copy(update={"split": split})
 
 
 @dataclass
@@ -373,7 +366,7 @@ def _split_indices(dates: pd.DatetimeIndex, n_weather: int, spec: WindowSpec) ->
     valid = (t >= spec.lookback) & (t <= n_weather)
     out = {}
     for name in SPLITS:
-        a, b = getattr(spec, f"{name}_years")
+        a, b = spec.split.years(name)
         out[name] = t[valid & (dates.year >= a) & (dates.year <= b)].astype(np.int64)
     return out
 
@@ -381,10 +374,15 @@ def _split_indices(dates: pd.DatetimeIndex, n_weather: int, spec: WindowSpec) ->
 def make_windows(region: xr.Dataset, normaliser: Normaliser, spec: WindowSpec) -> Windows:
     """Normalise a RegionData and index its look-back windows.
 
+    ``spec`` is the run config's ``windows`` section with every split period set (given, or
+    filled by :func:`resolve_split`).
+
     Raises
     ------
     DataError
         If the weather has gaps (NaN) before its last day.
+    ConfigError
+        If a split period is not set.
     """
     weather = normaliser.transform_weather(region)
     values = weather.values

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 import torch
 import xarray as xr
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from hydrointerp.errors import DataError
 from hydrointerp.experiments.base import Experiment, Figure
@@ -88,6 +88,14 @@ class Drivers(Experiment):
     top_fraction: float = Field(0.1, gt=0, le=1, description="share of a season's days as events")
     n_events: int | None = Field(None, ge=1, description="fixed events per season (None)")
     period: tuple[str, str] | None = Field(None, description="first, last event date (None: all)")
+
+    @field_validator("period", mode="before")
+    @classmethod
+    def _iso_dates(cls, value: Any) -> Any:
+        """Dates as YAML reads them (``2011-06-01`` unquoted) become ISO strings."""
+        if isinstance(value, (list, tuple)):
+            return tuple(v.isoformat() if hasattr(v, "isoformat") else v for v in value)
+        return value
     n_boot: int = Field(1000, ge=1, description="bootstrap resamples")
     n_random: int = Field(1000, ge=1, description="random-day draws of the p-value")
     ci: float = Field(0.95, gt=0, lt=1, description="interval level")

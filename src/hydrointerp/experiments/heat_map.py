@@ -213,7 +213,7 @@ class HeatMap(MapExperiment):
     """The HESS spatial sensitivity heat maps with metrics A and D (METHODS.md 5.1).
 
     Result (``experiments/heat_map.nc``): ``sensitivity(station, lat, lon)`` (z-scored ensemble
-    mean), ``area_a(station)``, ``ks_d(cluster)`` (+ ``ks_sign``), ``cluster(station)``,
+    mean), ``area_a(station)``, ``ks_d(cluster)`` (+ ``ks_sign``), ``station_cluster(station)``,
     per-member maps and A, and the cluster-mean maps ``cluster_sensitivity(cluster, lat, lon)``.
     A method other than the perturbation gives, per station, the time mean of its maps over
     ``perturbation.channels`` taken as one group (``|attribution|`` summed over look-back days

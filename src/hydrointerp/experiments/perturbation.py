@@ -37,7 +37,7 @@ class Perturbation(BaseModel):
     tol: float = Field(1.0, ge=0, description="stop when the mean map changes less (relative)")
     mask_mode: MaskMode = Field("shared", description="shared | per_day")
     sign_mode: SignMode = Field("per_pass", description="per_pass | per_mask")
-    truncate: float | None = Field(None, description="cut bumps beyond this many sigma (None)")
+    truncate: float | None = Field(None, description="cut bumps beyond this radius (cells)")
     channels: tuple[int, ...] = Field((0, 1, 2), description="input channels perturbed (indices)")
     seed: int = Field(0, description="seed of the mask generator")
 

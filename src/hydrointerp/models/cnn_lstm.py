@@ -8,14 +8,15 @@ one day at a time, a year of overlapping windows needs each distinct day encoded
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from collections.abc import Mapping, Sequence
+from typing import Any, ClassVar
 
 import numpy as np
 import torch
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 from torch import nn
 
-from hydrointerp.errors import ModelFormatError
+from hydrointerp.errors import ConfigError, ModelFormatError
 from hydrointerp.models.compiled_lstm import compiled_applies, compiled_last_hidden
 from hydrointerp.models.max_pooled_conv import max_pooled_conv, max_pooled_conv_applies
 from hydrointerp.models.window_lstm import window_last_hidden
@@ -23,8 +24,7 @@ from hydrointerp.predictor import NetworkGroup, single_network
 from hydrointerp.published import LOOKBACK
 
 
-@dataclass(frozen=True)
-class Architecture:
+class Architecture(BaseModel):
     """Sizes of every layer. Defaults are the published bulk model (METHODS.md section 2.1).
 
     ``conv_filters[i]`` filters of ``conv_kernels[i]`` x ``conv_kernels[i]`` (ReLU, same padding);
@@ -39,36 +39,81 @@ class Architecture:
     adds a linear layer per day that compresses them to that many features first. It is computed
     once per distinct day, whereas the LSTM's input weights act on every window-step, so a
     location-keeping model stays as cheap to train as the published one.
+
+    A run config's ``ensemble.model`` section holds these fields except :data:`FROM_DATA`, which
+    the training stage takes from the region (:meth:`for_region`).
     """
 
-    n_out: int = 226
-    in_channels: int = 3
-    conv_filters: tuple[int, ...] = (32, 16, 16, 32, 32)
-    conv_kernels: tuple[int, ...] = (1, 3, 3, 3, 3)
-    pool_after: int = 2
-    dropout: float = 0.1
-    lstm_units: int = 80
-    spatial_pool: tuple[int, int] | None = None
-    day_features: int | None = None
-    extra: dict = field(default_factory=dict)
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
-    def to_dict(self) -> dict:
-        """Plain dict for JSON/YAML."""
-        d = asdict(self)
-        d["conv_filters"] = list(self.conv_filters)
-        d["conv_kernels"] = list(self.conv_kernels)
-        d["spatial_pool"] = None if self.spatial_pool is None else list(self.spatial_pool)
-        return d
+    n_out: int = Field(226, ge=1, description="outputs of the dense head: one per station")
+    in_channels: int = Field(3, ge=1, description="weather channels per pixel (tmax, tmin, precip)")
+    conv_filters: tuple[int, ...] = Field(
+        (32, 16, 16, 32, 32), description="filters of each conv layer (count)"
+    )
+    conv_kernels: tuple[int, ...] = Field(
+        (1, 3, 3, 3, 3), description="square kernel side of each conv layer (pixels)"
+    )
+    pool_after: int = Field(
+        2, description="0-based conv layer followed by the 2x2 max-pool (-1 or past the end: none)"
+    )
+    dropout: float = Field(0.1, ge=0, lt=1, description="dropout rate before the LSTM (fraction)")
+    lstm_units: int = Field(80, ge=1, description="LSTM hidden units (count)")
+    spatial_pool: tuple[int, int] | None = Field(
+        None, description="coarse (rows, cols) grid of the final max-pool; None: global (published)"
+    )
+    day_features: int | None = Field(
+        None, ge=1, description="per-day linear projection size (features); None: none (published)"
+    )
+
+    #: fields that come from the region rather than from a run config
+    FROM_DATA: ClassVar[tuple[str, ...]] = ("n_out", "in_channels")
+
+    @model_validator(mode="after")
+    def _check(self) -> Architecture:
+        if len(self.conv_filters) != len(self.conv_kernels):
+            raise ValueError("conv_filters and conv_kernels must have the same length")
+        return self
 
     @classmethod
-    def from_dict(cls, d: dict) -> Architecture:
-        """Inverse of :meth:`to_dict`."""
+    def for_region(
+        cls, settings: Mapping[str, Any], n_out: int, in_channels: int = 3
+    ) -> Architecture:
+        """The architecture of a run config's ``ensemble.model`` settings for a region with
+        ``n_out`` stations and ``in_channels`` weather channels.
+
+        Raises
+        ------
+        ConfigError
+            When ``settings`` names a field of :data:`FROM_DATA`.
+        ValidationError
+            An unknown key or an invalid value (pydantic, naming the key).
+        """
+        given = [k for k in cls.FROM_DATA if k in settings]
+        if given:
+            key = given[0]
+            raise ConfigError(
+                f"ensemble.model.{key} is taken from the region (its stations and weather"
+                f" channels); expected: no {key} in ensemble.model; found: {settings[key]}"
+            )
+        return cls(n_out=n_out, in_channels=in_channels, **settings)
+
+    def with_outputs(self, n_out: int) -> Architecture:
+        """The same layers with a head of ``n_out`` units (a cluster's fine-tune)."""
+        return self.model_validate({**self.model_dump(), "n_out": int(n_out)})
+
+    def to_dict(self) -> dict:
+        """Plain dict for JSON/YAML (tuples as lists)."""
+        return self.model_dump(mode="json")
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> Architecture:
+        """Inverse of :meth:`to_dict`; also reads files saved with the retired, always empty
+        ``extra`` entry."""
         d = dict(d)
-        d["conv_filters"] = tuple(d["conv_filters"])
-        d["conv_kernels"] = tuple(d["conv_kernels"])
-        pool = d.get("spatial_pool")
-        d["spatial_pool"] = None if pool is None else (int(pool[0]), int(pool[1]))
-        return cls(**d)
+        if d.pop("extra", None):
+            raise ModelFormatError(f"architecture has a non-empty 'extra' entry: {d}")
+        return cls.model_validate(d)
 
 
 #: blocks that :meth:`CNNLSTM.reset_parameters_keras` can re-initialise
@@ -89,8 +134,6 @@ class CNNLSTM(nn.Module):
         super().__init__()
         self.arch = arch if arch is not None else Architecture(**kwargs)  # type: ignore[arg-type]
         a = self.arch
-        if len(a.conv_filters) != len(a.conv_kernels):
-            raise ValueError("conv_filters and conv_kernels must have the same length")
         layers: list[nn.Module] = []
         c_in = a.in_channels
         for i, (f, k) in enumerate(zip(a.conv_filters, a.conv_kernels, strict=True)):

@@ -1,6 +1,6 @@
 """The study pipeline: fingerprinted, resumable stages in one run directory.
 
-``run_study(config, out=..., shared=..., force=..., workers=..., scheduler=...)`` runs
+``run_study(config, out=..., shared=..., force=..., workers=..., scheduler=..., until=...)`` runs
 data -> windows -> clusters -> ensemble -> fine-tune -> skill -> experiments -> fidelity ->
 figures -> report (see ``docs/pipeline.md``).
 """

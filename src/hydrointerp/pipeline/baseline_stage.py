@@ -19,7 +19,7 @@ import xarray as xr
 
 from hydrointerp.atomic import write_text
 from hydrointerp.cf import write_cf
-from hydrointerp.data.windows import Normaliser
+from hydrointerp.data.windows import SPLITS, Normaliser
 from hydrointerp.errors import ConfigError
 from hydrointerp.interchange.lumped_lstm import LumpedLSTMSettings, train_lumped_lstm
 from hydrointerp.pipeline import data_stages as ds
@@ -47,7 +47,7 @@ def run_baseline(ctx: RunContext) -> dict[str, Any]:
         raise ConfigError("baseline.enabled needs a region in physical units (not normalised)")
     region = ds.load_region(ctx)
     spec = ds.window_spec(cfg, region)
-    split = {"train": spec.train_years, "val": spec.val_years, "test": spec.test_years}
+    split = {name: spec.split.years(name) for name in SPLITS}
     b = cfg.baseline
     settings = LumpedLSTMSettings(
         hidden_size=b.hidden_size,

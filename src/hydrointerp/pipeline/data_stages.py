@@ -12,12 +12,12 @@ import pandas as pd
 import xarray as xr
 
 from hydrointerp.atomic import atomic_path
-from hydrointerp.config import MiniData, RawData, RunConfig, TwinData, VirtualData
+from hydrointerp.config import MiniData, RawData, RunConfig, TwinData, VirtualData, WindowSpec
 from hydrointerp.data.mini import read_flowseason, read_mini
 from hydrointerp.data.region import load, save
 from hydrointerp.data.twin import TwinConfig, generate_twin
 from hydrointerp.data.virtual_config import VirtualRegionConfig
-from hydrointerp.data.windows import Normaliser, WindowSpec, make_windows
+from hydrointerp.data.windows import SPLITS, Normaliser, make_windows, resolve_split
 from hydrointerp.errors import ConfigError, HydroInterpError
 from hydrointerp.pipeline.runner import RunContext
 from hydrointerp.shared import find_shared
@@ -91,40 +91,15 @@ def load_region(ctx: RunContext) -> xr.Dataset:
 
 
 # --------------------------------------------------------------------------- windows
-def window_spec(cfg: RunConfig, region: xr.Dataset | None = None) -> Any:
-    """The :class:`~hydrointerp.data.windows.WindowSpec` of the config.
-
-    Missing split years default to the published split for the mini year (test = 2011) and, for
-    other regions, to the first 60 % / next 20 % / last 20 % of the target years.
-    """
-    w = cfg.windows
-    split = {"train": w.split.train, "val": w.split.val, "test": w.split.test}
-    if region is not None and any(v is None for v in split.values()):
-        split = {**_default_split(region, w.lookback), **{k: v for k, v in split.items() if v}}
-    kwargs = {f"{k}_years": tuple(v) for k, v in split.items() if v is not None}
-    return WindowSpec(lookback=w.lookback, missing_flow=w.missing_flow, **kwargs)
-
-
-def _default_split(region: xr.Dataset, lookback: int) -> dict[str, tuple[int, int]]:
-    years = np.unique(region["time"].dt.year.values)
-    first = int(years[0]) + int(np.ceil(lookback / 365.0))
-    usable = [int(y) for y in years if y >= first]
-    if len(usable) < 3:
-        only = (usable[-1], usable[-1]) if usable else (int(years[-1]), int(years[-1]))
-        return {"train": only, "val": only, "test": only}
-    n = len(usable)
-    n_test = max(1, round(0.2 * n))
-    n_val = max(1, round(0.2 * n))
-    n_train = n - n_val - n_test
-    return {
-        "train": (usable[0], usable[n_train - 1]),
-        "val": (usable[n_train], usable[n_train + n_val - 1]),
-        "test": (usable[n_train + n_val], usable[-1]),
-    }
+def window_spec(cfg: RunConfig, region: xr.Dataset) -> WindowSpec:
+    """The config's ``windows`` section with the split periods it leaves out filled from the
+    region (:func:`hydrointerp.data.windows.resolve_split`)."""
+    return resolve_split(cfg.windows, region)
 
 
 def run_windows(ctx: RunContext) -> dict[str, Any]:
     """Fit the normaliser on the training years; write ``normaliser.nc``."""
+
     region = load_region(ctx)
     spec = window_spec(ctx.config, region)
     norm = Normaliser().fit(region, spec.fit_years())
@@ -132,11 +107,7 @@ def run_windows(ctx: RunContext) -> dict[str, Any]:
     norm.save(ctx.path(NORMALISER))
     return {
         "lookback": spec.lookback,
-        "split_years": {
-            "train": list(spec.train_years),
-            "val": list(spec.val_years),
-            "test": list(spec.test_years),
-        },
+        "split_years": {name: list(spec.split.years(name)) for name in SPLITS},
         "n_windows": {k: int(len(v)) for k, v in windows.splits.items()},
         "identity": bool(norm.identity),
     }
@@ -144,6 +115,7 @@ def run_windows(ctx: RunContext) -> dict[str, Any]:
 
 def load_windows(ctx: RunContext) -> Any:
     """The run's :class:`~hydrointerp.data.windows.Windows` (rebuilt from region + normaliser)."""
+
     region = load_region(ctx)
     return make_windows(
         region, Normaliser.load(ctx.path(NORMALISER)), window_spec(ctx.config, region)

@@ -19,14 +19,15 @@ import xarray as xr
 
 from hydrointerp.atomic import write_text
 from hydrointerp.cf import write_cf
-from hydrointerp.config import RunConfig
+from hydrointerp.config import RunConfig, WindowSpec
 from hydrointerp.data.windows import Normaliser
+from hydrointerp.models.cnn_lstm import Architecture
 from hydrointerp.models.ensemble import Ensemble
 from hydrointerp.models.saved import load_model
 from hydrointerp.pipeline import data_stages as ds
 from hydrointerp.pipeline.runner import RunContext
 from hydrointerp.published import bulk_name, fine_name, published_members
-from hydrointerp.training.config import ModelSettings, TrainSettings
+from hydrointerp.training.config import TrainSettings
 from hydrointerp.training.finetune import cluster_start
 from hydrointerp.training.metrics import SUITE, column_name, physical_skill
 from hydrointerp.training.train import train_member
@@ -60,13 +61,9 @@ class MemberTask:
     head_seed: int = 0
 
 
-def _train_settings(values: dict[str, Any], device: str, progress: bool) -> Any:
+def _train_settings(values: dict[str, Any], device: str, progress: bool) -> TrainSettings:
     """Training settings of the config; the run's ``device`` unless the block names its own."""
     return TrainSettings(**{"progress": progress, "device": device, **values})
-
-
-def _architecture(cfg: RunConfig, n_out: int) -> Any:
-    return ModelSettings(**cfg.ensemble.model).architecture(n_out)
 
 
 def _task_windows(task: MemberTask) -> Any:
@@ -79,9 +76,11 @@ def _task_windows(task: MemberTask) -> Any:
 
 def train_bulk_task(task: MemberTask) -> str:
     """Train one bulk member (a Dask task)."""
+
     windows = _task_windows(task)
     settings = _train_settings(task.config.ensemble.training, task.config.device, progress=False)
-    arch = _architecture(task.config, windows.n_stations)
+    channels = int(windows.frames.shape[-1])
+    arch = Architecture.for_region(task.config.ensemble.model, windows.n_stations, channels)
     path = train_member(windows, settings, task.seed, task.run_dir, arch=arch, name=task.name)
     return str(path)
 
@@ -89,9 +88,11 @@ def train_bulk_task(task: MemberTask) -> str:
 def finetune_task(task: MemberTask) -> str:
     """Fine-tune one bulk member on one cluster's stations (a Dask task).
 
-    Same recipe as :func:`hydrointerp.training.finetune.finetune_clusters` (new head seeded with
-    ``seed + 1000 (k + 1)``, all layers retrained with ``seed``), one (member, cluster) per task.
+    METHODS.md 2.3 (:mod:`hydrointerp.training.finetune`): the start model's new head is seeded
+    with ``task.head_seed`` (``seed + 1000 (k + 1)``, set by :func:`run_finetune`), then all
+    layers are retrained with the member's ``seed``.
     """
+
     cfg = task.config
     everyone = ds.load_windows(RunContext(cfg, Path(task.run_dir), None, None))
     windows = everyone.subset_stations(list(task.stations or everyone.station_ids))
@@ -281,12 +282,12 @@ def run_skill(ctx: RunContext) -> dict[str, Any]:
     }
 
 
-def _test_times(flow: xr.DataArray, frames: xr.DataArray, spec: Any) -> Any:
+def _test_times(flow: xr.DataArray, frames: xr.DataArray, spec: WindowSpec) -> Any:
     times = pd.DatetimeIndex(flow["time"].values)
     start = pd.Timestamp(frames["time"].values[0])
     last = start + pd.Timedelta(days=frames.sizes["time"])
     first = start + pd.Timedelta(days=spec.lookback)
-    a, b = spec.test_years
+    a, b = spec.split.years("test")
     keep = (times >= first) & (times <= last) & (times.year >= a) & (times.year <= b)
     return times[keep]
 

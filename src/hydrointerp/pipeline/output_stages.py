@@ -14,7 +14,12 @@ from hydrointerp.pipeline.runner import RunContext
 from hydrointerp.plots.region import save_region_figures
 from hydrointerp.plots.skill import plot_gauge_panels, plot_nse_cdf
 from hydrointerp.plots.study_region import study_region_figure
-from hydrointerp.plots.training import plot_cluster_patterns, plot_nse_boxplots, plot_nse_map
+from hydrointerp.plots.training import (
+    plot_cluster_patterns,
+    plot_nse_boxplots,
+    plot_nse_map,
+    plot_training_curves,
+)
 from hydrointerp.report.build import build_report
 from hydrointerp.training import metrics
 from hydrointerp.training.metrics import metrics_table
@@ -46,6 +51,7 @@ def _extra_figures(ctx: RunContext, region: Any, clusters: Any, season: Any) -> 
     jobs += [
         ("cluster_patterns", lambda: _cluster_patterns(region, clusters, season, out_dir)),
         ("nse", lambda: _skill_figures(ctx, region, clusters, out_dir)),
+        ("training_curves", lambda: _training_curves(ctx, out_dir)),
     ]
     for name, job in jobs:
         try:
@@ -69,6 +75,12 @@ def _cluster_patterns(region: Any, clusters: Any, season: Any, out_dir: Path) ->
         season.sel(station=ids), clusters, lat, lon, out_dir / "cluster_patterns.png"
     )
     return [path]
+
+
+def _training_curves(ctx: RunContext, out_dir: Path) -> list[Path]:
+    """Loss per epoch of every model the run trained (none for imported models)."""
+    logs = sorted(ctx.run_dir.glob("train_log_*.csv"))
+    return [plot_training_curves(logs, out_dir / "training_curves.png")] if logs else []
 
 
 def _skill_figures(ctx: RunContext, region: Any, clusters: Any, out_dir: Path) -> list[Path]:

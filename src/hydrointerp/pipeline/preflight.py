@@ -23,12 +23,11 @@ import pandas as pd
 import xarray as xr
 
 from hydrointerp.config import RunConfig
+from hydrointerp.data.windows import SPLITS
 from hydrointerp.errors import ConfigError
 from hydrointerp.pipeline import data_stages as ds
 from hydrointerp.pipeline.runner import RunContext
 from hydrointerp.shared import find_shared
-
-SPLITS = ("train", "val", "test")
 
 
 def _configured_split(cfg: RunConfig) -> dict[str, tuple[int, int]]:
@@ -93,7 +92,7 @@ def check_against_region(ctx: RunContext) -> None:
     first_target = time[0] + pd.Timedelta(days=cfg.windows.lookback)
     configured = _configured_split(cfg)
     for name in SPLITS:
-        first, last = getattr(spec, f"{name}_years")
+        first, last = spec.split.years(name)
         setting = f"windows.split.{name}" if name in configured else f"the default {name} split"
         if first < time[0].year or last > time[-1].year:
             raise ConfigError(
@@ -108,7 +107,7 @@ def check_against_region(ctx: RunContext) -> None:
                 f" {first_target.year}; found: [{first}, {last}]"
             )
     if cfg.ensemble.mode == "train":
-        resolved = {name: tuple(getattr(spec, f"{name}_years")) for name in SPLITS}
+        resolved = {name: spec.split.years(name) for name in SPLITS}
         _check_separate(resolved, set(configured))
     k = ds.n_clusters(cfg)
     if k > n_station:

@@ -25,10 +25,14 @@ import hashlib
 import json
 import os
 import time
+import types
+import typing
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from pydantic import BaseModel
 
 from hydrointerp import __version__
 from hydrointerp.atomic import write_text
@@ -89,6 +93,55 @@ class Stage:
     upstream: tuple[str, ...] = ()
     version: int = 1
 
+    def __post_init__(self) -> None:
+        unknown = [s for s in self.sections if not is_config_section(s)]
+        if unknown:
+            raise ValueError(
+                f"stage {self.name}: {unknown[0]!r} is not a section of the run config"
+                f" (hydrointerp.config.RunConfig); top-level sections: "
+                + ", ".join(_fields(RunConfig))
+            )
+
+
+def _fields(model: type[BaseModel]) -> dict[str, Any]:
+    """A model's field types by the names a config file (and the fingerprint's JSON) uses: the
+    alias where a field has one (``import``, not ``import_``)."""
+    return {info.alias or name: info.annotation for name, info in model.model_fields.items()}
+
+
+def _models_in(annotation: Any) -> list[type[BaseModel]] | None:
+    """The config models an annotation holds (a model, a union of models); ``None`` when it is a
+    free-form mapping (any deeper key may be named); ``[]`` for a plain value."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return [annotation]
+    origin = typing.get_origin(annotation)
+    if origin is typing.Annotated:
+        return _models_in(typing.get_args(annotation)[0])
+    if annotation is dict or origin is dict:
+        return None
+    if origin in (typing.Union, types.UnionType):
+        found = [_models_in(a) for a in typing.get_args(annotation)]
+        if any(f is None for f in found):
+            return None
+        return [m for f in found for m in f]  # type: ignore[union-attr]
+    return []
+
+
+def is_config_section(dotted: str, model: type[BaseModel] = RunConfig) -> bool:
+    """Whether ``dotted`` (``"windows"``, ``"ensemble.fine_tune.n_clusters"``,
+    ``"experiments.settings.daily"``) names a section or setting of the run config. Keys below a
+    free-form mapping (``experiments.settings``, ``ensemble.training``) are accepted."""
+    head, _, rest = dotted.partition(".")
+    fields = _fields(model)
+    if head not in fields:
+        return False
+    if not rest:
+        return True
+    inner = _models_in(fields[head])
+    if inner is None:
+        return True
+    return any(is_config_section(rest, m) for m in inner)
+
 
 def _section_value(cfg: RunConfig, dotted: str) -> Any:
     value: Any = cfg.model_dump(mode="json", by_alias=True)
@@ -112,6 +165,27 @@ def fingerprints(stages: Sequence[Stage], cfg: RunConfig) -> dict[str, str]:
             [out[u] for u in st.upstream],
         )
     return out
+
+
+def stages_until(stages: Sequence[Stage], target: str) -> list[Stage]:
+    """The stages needed for ``target`` (a stage, or a group: every ``group.*`` stage): the
+    target and everything it reads from, directly or not, in run order.
+
+    Raises
+    ------
+    ConfigError
+        When no stage has that name.
+    """
+    wanted = {st.name for st in stages if target in (st.name, st.name.split(".")[0])}
+    if not wanted:
+        raise ConfigError(
+            f"--until: unknown stage {target!r}; stages: "
+            + ", ".join(dict.fromkeys(st.name.split(".")[0] for st in stages))
+        )
+    for st in reversed(stages):
+        if st.name in wanted:
+            wanted.update(st.upstream)
+    return [st for st in stages if st.name in wanted]
 
 
 def downstream_of(stages: Sequence[Stage], names: Iterable[str]) -> set[str]:

@@ -14,8 +14,12 @@ from hydrointerp.pipeline import experiment_stages as es
 from hydrointerp.pipeline import model_stages as ms
 from hydrointerp.pipeline import output_stages as os_
 from hydrointerp.pipeline import preflight
-from hydrointerp.pipeline.runner import RunContext, Stage, run_stages
+from hydrointerp.pipeline.runner import RunContext, Stage, run_stages, stages_until
 from hydrointerp.scale import task_runner
+
+#: the last of the model stages (data, windows, clusters, ensemble, finetune, skill): where
+#: ``hydrointerp train`` stops
+MODELS_DONE = "skill"
 
 
 def _files(*names: str):
@@ -132,6 +136,7 @@ def run_study(
     workers: int | None = None,
     scheduler: str | None = None,
     processes: bool = True,
+    until: str | None = None,
 ) -> dict[str, Any]:
     """Run (or resume) a study; return the run log.
 
@@ -149,6 +154,9 @@ def run_study(
         Override the config's Dask settings (``workers > 1``: local cluster).
     processes
         Local Dask workers as processes (default) or threads.
+    until
+        Stop after this stage (or group of stages): run only it and the stages it reads from,
+        e.g. :data:`MODELS_DONE` for ``hydrointerp train``. Default: every stage.
     """
     overrides = {"workers": workers, "scheduler": scheduler}
     if isinstance(config, RunConfig):
@@ -159,6 +167,8 @@ def run_study(
     preflight.check_settings(cfg, shared)
     run_dir = Path(out) if out is not None else default_out(cfg)
     stages = build_stages(cfg)
+    if until is not None:
+        stages = stages_until(stages, until)
     with task_runner(cfg.workers, cfg.scheduler, processes=processes) as tasks:
         ctx = RunContext(cfg, run_dir, Path(shared) if shared else None, tasks)
         return run_stages(ctx, stages, force, checks=preflight.region_checks())

@@ -1,35 +1,26 @@
-"""Fine-tuning per station cluster (METHODS.md section 2.3).
+"""The starting model of a per-cluster fine-tune (METHODS.md section 2.3).
 
 For each cluster ``k`` and bulk member ``i``: copy bulk model ``i``, replace its dense head by a
-freshly Glorot-initialised one with one output per station of the cluster, and retrain *all* layers
-on the same windows with the targets restricted to the cluster (same optimiser settings and early
-stopping). The per-cluster members, routed by cluster, predict every station
-(:func:`routed_ensemble`).
+freshly Glorot-initialised one with one output per station of the cluster (:func:`cluster_start`),
+then retrain *all* layers on the same windows with the targets restricted to the cluster (same
+optimiser settings and early stopping). The pipeline's ``finetune`` stage
+(:func:`hydrointerp.pipeline.model_stages.run_finetune`) runs one such task per (member, cluster)
+and saves ``models/model_fine_<i>_cluster_<k>.pt``; the routed per-cluster members predict every
+station.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import os
 from collections.abc import Sequence
-from pathlib import Path
 
 import torch
-import xarray as xr
-from tqdm.auto import tqdm
 
-from hydrointerp.data.windows import Windows
 from hydrointerp.models.cnn_lstm import CNNLSTM
-from hydrointerp.models.ensemble import Ensemble
-from hydrointerp.models.saved import load_model
-from hydrointerp.training.cluster import cluster_groups
-from hydrointerp.training.config import TrainSettings
-from hydrointerp.training.train import train_member
 
 
 def _copy_with_head(bulk: CNNLSTM, weight: torch.Tensor, bias: torch.Tensor) -> CNNLSTM:
     """A copy of ``bulk`` (CNN and LSTM weights) with the dense head ``weight``, ``bias``."""
-    model = CNNLSTM(dataclasses.replace(bulk.arch, n_out=int(weight.shape[0])))
+    model = CNNLSTM(bulk.arch.with_outputs(int(weight.shape[0])))
     state = {k: v for k, v in bulk.state_dict().items() if not k.startswith("head.")}
     model.load_state_dict({**state, "head.weight": weight, "head.bias": bias})
     model.provenance = {"finetuned_from": bulk.provenance.get("source", "in memory")}
@@ -70,59 +61,3 @@ def cluster_start(
     if head_init != "random":
         raise ValueError(f"head_init must be 'random' or 'bulk', got {head_init!r}")
     return with_new_head(bulk, len(stations), seed)
-
-
-def finetune_clusters(
-    windows: Windows,
-    bulk_models: Sequence[CNNLSTM | str | os.PathLike[str]],
-    clusters: xr.DataArray,
-    settings: TrainSettings,
-    seeds: Sequence[int],
-    out_dir: str | os.PathLike[str],
-    head_init: str = "random",
-) -> dict[int, list[Path]]:
-    """Fine-tune every bulk member on every cluster; ``{cluster: [path of member i, ...]}``.
-
-    ``head_init``: see :func:`cluster_start`.
-
-    Models are saved as ``out_dir/models/fine_<i>_cluster_<k>.pt`` (checkpointed and resumable like
-    any member).
-    """
-    groups = cluster_groups(clusters)
-    out: dict[int, list[Path]] = {k: [] for k in range(len(groups))}
-    jobs = [(i, k) for i in range(len(bulk_models)) for k in range(len(groups))]
-    for i, k in tqdm(jobs, desc="fine-tune", unit="model", disable=not settings.progress):
-        bulk = bulk_models[i]
-        bulk = load_model(bulk) if not isinstance(bulk, CNNLSTM) else bulk
-        sub = windows.subset_stations(groups[k])
-        init = cluster_start(
-            bulk, windows.station_ids, groups[k], seeds[i] + 1000 * (k + 1), head_init
-        )
-        path = train_member(
-            sub, settings, seeds[i], out_dir, init_model=init, name=f"fine_{i}_cluster_{k}"
-        )
-        out[k].append(path)
-    return out
-
-
-def routed_ensemble(
-    fine: dict[int, Sequence[CNNLSTM | str | os.PathLike[str]]],
-    clusters: xr.DataArray,
-    station_ids: Sequence[str],
-    lookback: int,
-) -> Ensemble:
-    """The fine-tuned ensemble: each cluster's models predict that cluster's stations."""
-    groups = cluster_groups(clusters)
-    built = {}
-    for k, members in fine.items():
-        models = [m if isinstance(m, CNNLSTM) else load_model(m) for m in members]
-        built[k] = (models, groups[k])
-    return Ensemble.routed(built, list(station_ids), lookback=lookback)
-
-
-def bulk_ensemble(
-    members: Sequence[CNNLSTM | str | os.PathLike[str]], station_ids: Sequence[str], lookback: int
-) -> Ensemble:
-    """The bulk ensemble from models or saved paths."""
-    models = [m if isinstance(m, CNNLSTM) else load_model(m) for m in members]
-    return Ensemble(models, list(station_ids), lookback=lookback)

@@ -1,4 +1,4 @@
-"""Train one ensemble member (seeded, deterministic, resumable) and whole ensembles.
+"""Train one ensemble member (seeded, deterministic, resumable).
 
 :func:`train_member` is a plain function of ``(windows, settings, seed, out_dir)`` so ensemble
 members and fine-tunes can be fanned out (e.g. on Dask). Every epoch it writes a checkpoint
@@ -12,7 +12,7 @@ import copy
 import math
 import os
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -291,23 +291,3 @@ def save_member(model: CNNLSTM, path: Path, windows: Windows, seed: int, es) -> 
     }
     provenance.update(station_ids=list(windows.station_ids), lookback=int(windows.lookback))
     return save_model(model, path, provenance=provenance)
-
-
-def train_ensemble(
-    windows: Windows,
-    settings: TrainSettings,
-    seeds: Sequence[int],
-    out_dir: str | os.PathLike[str],
-    *,
-    arch: Architecture | None = None,
-    prefix: str = "member",
-) -> list[Path]:
-    """Train one member per seed (``<prefix>_<i>``) one after the other; returns model paths."""
-    paths = []
-    for i, seed in enumerate(
-        tqdm(seeds, desc="ensemble", unit="member", disable=not settings.progress)
-    ):
-        paths.append(
-            train_member(windows, settings, seed, out_dir, arch=arch, name=f"{prefix}_{i}")
-        )
-    return paths
