@@ -1,14 +1,15 @@
 """Calibration of the twin's hydrology: per-gauge process parameters fitted to the real gauges.
 
-Each station's basin is first reduced to one unit forced by its basin-mean weather and its real
-glacier fraction. Every combination of :data:`CANDIDATES` is run over the calibration years
-(one vectorised run, candidates x stations units); the combination whose z-scored seasonal
-cycle (the mean runoff of each within-year day 1..365, as the clustering input is built) is
-closest (least squares) to the station's real one (``flowseason_norm``) is kept. A second pass
-(:func:`refine`) runs the distributed model (one unit per station and basin cell, as the twin
-runs) over the whole record with finer temperature-offset and degree-day steps around that
-choice. See
-``docs/virtual_region.md``.
+The target of each gauge is its real z-scored seasonal cycle (``flowseason_norm``) moved part of
+the way to its published cluster's mean cycle (:func:`shrunk_target`). Each station's basin is
+first reduced to one unit forced by its basin-mean weather and its real glacier fraction. Every
+combination of :data:`CANDIDATES` is run over the calibration years (one vectorised run,
+candidates x stations units); the combination whose z-scored seasonal cycle (the mean runoff of
+each within-year day 1..365, as the clustering input is built) is closest (least squares) to
+the target is kept. The single-unit local searches of :data:`LOCAL_STEPS` (evaporation demand,
+rain-snow threshold, slow reservoir; :func:`search`) follow, then :func:`refine` runs the
+distributed model (one unit per station and basin cell, as the twin runs) over the whole record
+with finer temperature-offset and degree-day steps. See ``docs/virtual_region.md``.
 """
 
 from __future__ import annotations
