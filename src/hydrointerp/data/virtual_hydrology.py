@@ -17,8 +17,8 @@ Per cell and day (order of operations):
 The three sources never mix, so their runoffs sum exactly to the total.
 
 The parameters named in :data:`CELL_PARAMS` may differ per cell (the twin calibrates them per
-gauge); ``t_offset_k`` shifts the temperature the processes see (sub-grid elevation), 0 unless
-given.
+gauge; ``pet_mm_per_k`` and ``t_rain_c`` default to the config's values); ``t_offset_k`` shifts
+the temperature the processes see (sub-grid elevation), 0 unless given.
 """
 
 from __future__ import annotations
