@@ -31,6 +31,7 @@ def main() -> None:
         channel_statistics,
         flow_checks,
         flow_magnitude,
+        salmon_runoff_ratio,
         weather_table,
     )
     from hydrointerp.data.twin_weather import physical_weather, precip_scale
@@ -70,8 +71,16 @@ def main() -> None:
     print(f"water balance: max |residual| / precip over basins {flow['water_balance_max_rel']:.2e}")
     wsc = root / "data" / "wsc_daily_flow" / "wsc_daily_flow_7stations_1979_2015.csv"
     magnitude = flow_magnitude(twin, wsc)
-    print("mean flow, twin vs real WSC 1979-2015 (m3/s):")
-    print(magnitude.round(2).to_string(index=False))
+    print("mean flow, twin vs real WSC 1979-2015 (m3/s), and both runoffs over the twin's")
+    print("ERA5-scale basin precipitation:")
+    with pd.option_context("display.width", 120):
+        print(magnitude.round(2).to_string(index=False))
+    salmon = salmon_runoff_ratio(root / "data")
+    print(
+        f"Salmon River 1981-2010: runoff {salmon['runoff_mm_day']:.2f} mm/day = "
+        f"{salmon['q_over_era5']:.2f} of ERA5 {salmon['era5_mm_day']:.2f}, "
+        f"{salmon['q_over_station']:.2f} of station {salmon['station_mm_day']:.2f} mm/day"
+    )
 
 
 if __name__ == "__main__":

@@ -33,7 +33,7 @@ from scipy.optimize import linear_sum_assignment
 
 from hydrointerp.data.mini import read_flowseason, read_mini
 from hydrointerp.data.region import add_cf_attrs, make_region, validate
-from hydrointerp.data.twin_hydrology import basin_forcing, calibrate, refine
+from hydrointerp.data.twin_hydrology import basin_forcing, calibrate, refine, shrunk_target
 from hydrointerp.data.twin_stations import TwinStations, build_stations
 from hydrointerp.data.twin_weather import (
     fit_weather,
@@ -65,6 +65,13 @@ class TwinConfig(BaseModel):
     spinup_years: int = Field(1, ge=1, description="weather years before first_year")
     calibration_years: int = Field(
         8, ge=1, description="years (from first_year) of the first calibration pass"
+    )
+    cluster_shrinkage: float = Field(
+        0.4,
+        ge=0.0,
+        le=1.0,
+        description="share of the way each gauge's calibration target moves from its real "
+        "cycle to its published cluster's mean cycle",
     )
     lapse_rate_k_per_km: float = Field(
         6.5, gt=0, description="turns the real mean temperature into the surrogate elevation"
@@ -174,12 +181,10 @@ def generate_twin(
     forcing = basin_forcing(
         weather[cal_start:cal_end].astype(np.float64), stations.mask.astype(np.float64), cell_area
     )
+    published = published_clusters(root)
+    target = shrunk_target(read_flowseason(root).values, published.values, cfg.cluster_shrinkage)
     params, cal_corr = calibrate(
-        sim_cfg,
-        forcing,
-        dates[cal_start:cal_end],
-        attrs["glacier_fraction"].to_numpy(),
-        read_flowseason(root).values,
+        sim_cfg, forcing, dates[cal_start:cal_end], attrs["glacier_fraction"].to_numpy(), target
     )
     ids = attrs.index.tolist()
     skeleton = make_region(
@@ -222,13 +227,15 @@ def generate_twin(
         sim.basin * sim.cell_area_km2,
         sim.model.glacier,
         params,
-        read_flowseason(root).values,
+        target,
     )
     skeleton["hydro_param"] = (("station", "param"), params.to_numpy(np.float64))
     skeleton["hydro_param"].attrs.update(long_name="calibrated process parameters per gauge")
     components = simulate(skeleton, skeleton["weather"].values).astype(np.float32)
     skeleton["flow"].values[:] = components.sum(axis=-1)
-    return add_cf_attrs(validate(_truth(skeleton, stations, components, elevation, cal_corr, root)))
+    return add_cf_attrs(
+        validate(_truth(skeleton, stations, components, elevation, cal_corr, published))
+    )
 
 
 def _truth(
@@ -237,7 +244,7 @@ def _truth(
     components: np.ndarray,
     elevation: np.ndarray,
     cal_corr: np.ndarray,
-    root: Path,
+    published: xr.DataArray,
 ) -> xr.Dataset:
     attrs = stations.attributes
     ds["flow_component"] = (("time", "station", "component"), components)
@@ -254,7 +261,7 @@ def _truth(
     ds["elevation_m"].attrs.update(units="m", long_name="basin mean elevation (HYSETS)")
     ds["area_km2"].attrs.update(units="km2")
     ds.attrs["nested_basins"] = json.dumps({k: v for k, v in stations.nested_in.items() if v})
-    cluster, groups = twin_regimes(ds, published_clusters(root))
+    cluster, groups = twin_regimes(ds, published)
     ds["cluster"] = cluster.astype(np.int64)
     ds["cluster"].attrs = {"long_name": "twin station cluster, matched to the published ones"}
     ds["regime"] = ("station", groups["regime"].values.astype(str).astype(object))

@@ -12,6 +12,7 @@ mean flows with real WSC records.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -19,10 +20,12 @@ import pandas as pd
 import xarray as xr
 from sklearn.metrics import adjusted_rand_score
 
-from hydrointerp.data.twin_weather import lag1, month_anomalies
-from hydrointerp.data.virtual import water_balance
+from hydrointerp.data.twin_weather import SALMON_ERA5, SALMON_OUTLINE, lag1, month_anomalies
+from hydrointerp.data.virtual import MM_DAY_KM2_TO_M3S, water_balance
 from hydrointerp.data.virtual_terrain import EARTH_KM_PER_DEG
 from hydrointerp.errors import DataError
+from hydrointerp.io.geo import cell_area_km2
+from hydrointerp.io.grid import Grid
 from hydrointerp.published import CHANNELS
 from hydrointerp.training.cluster import seasonal_flow
 
@@ -142,10 +145,14 @@ def flow_checks(twin: xr.Dataset, real_season: xr.DataArray, published: xr.DataA
 
 
 def flow_magnitude(twin: xr.Dataset, wsc_csv: str | Path) -> pd.DataFrame:
-    """Mean flow (m3/s) of the twin and of real WSC daily flows over their common days.
+    """Mean flow of the twin and of real WSC daily flows over their common days, with its causes.
 
     ``wsc_csv``: ``date`` column and one column per station id (``wsc_daily_flow`` layout);
-    stations not in the twin are left out.
+    stations not in the twin are left out. Columns: ``real_m3s``, ``twin_m3s``, ``ratio``
+    (twin / real), ``area_ratio`` (the twin's rasterised basin over ``area_km2``),
+    ``precip_mm_day`` (the twin's basin-mean precipitation, ERA5 scale), ``real_q_over_p`` (the
+    real runoff depth over ``area_km2`` divided by that precipitation: above 1, no evaporation
+    setting reaches the real flow) and ``twin_q_over_p`` (the twin's runoff ratio).
     """
     path = Path(wsc_csv)
     if not path.is_file():
@@ -153,12 +160,66 @@ def flow_magnitude(twin: xr.Dataset, wsc_csv: str | Path) -> pd.DataFrame:
     real = pd.read_csv(path, index_col=0, parse_dates=True)
     ids = [s for s in real.columns if s in set(map(str, twin["station"].values))]
     days = real.index.intersection(pd.DatetimeIndex(twin["time"].values))
+    grid = Grid(lat=tuple(twin["lat"].values), lon=tuple(twin["lon"].values))
+    weights = twin["basin_mask"] * cell_area_km2(grid).values
+    precip = twin["weather"].sel(channel="precip", time=days).mean("time")
     rows = []
     for sid in ids:
         r = real.loc[days, sid]
         ok = r.notna().to_numpy()
         t = twin["flow"].sel(station=sid, time=days).values[ok]
-        rows.append((sid, float(r[ok].mean()), float(t.mean())))
-    out = pd.DataFrame(rows, columns=["station", "real_m3s", "twin_m3s"])
-    out["ratio"] = out["twin_m3s"] / out["real_m3s"]
+        w = weights.sel(station=sid)
+        area = float(w.sum())
+        p = float((w * precip).sum()) / area
+        real_mm = float(r[ok].mean()) / MM_DAY_KM2_TO_M3S / float(twin["area_km2"].sel(station=sid))
+        twin_mm = float(t.mean()) / MM_DAY_KM2_TO_M3S / area
+        rows.append(
+            (
+                sid,
+                float(r[ok].mean()),
+                float(t.mean()),
+                area / float(twin["area_km2"].sel(station=sid)),
+                p,
+                real_mm / p,
+                twin_mm / p,
+            )
+        )
+    cols = [
+        "station",
+        "real_m3s",
+        "twin_m3s",
+        "area_ratio",
+        "precip_mm_day",
+        "real_q_over_p",
+        "twin_q_over_p",
+    ]
+    out = pd.DataFrame(rows, columns=cols)
+    out.insert(3, "ratio", out["twin_m3s"] / out["real_m3s"])
     return out
+
+
+def salmon_runoff_ratio(shared_data: Path, years: tuple[int, int] = (1981, 2010)) -> dict:
+    """The Salmon River (08KC001) reference: real runoff depth over ERA5 and station precipitation.
+
+    Mean observed flow (``qobs``, m3/s, missing values negative) over the outline's upstream
+    area (``UP_AREA``, km2), divided by the basin-mean ERA5 and by the station (rain + snow)
+    precipitation of the same years.
+    """
+    meteo = shared_data / "salmon_08KC001" / "Salmon-River-Near-Prince-George_meteo_daily.nc"
+    for path in (meteo, shared_data / SALMON_ERA5, shared_data / SALMON_OUTLINE):
+        if not path.is_file():
+            raise DataError("file not found", source=str(path))
+    area = float(json.loads((shared_data / SALMON_OUTLINE).read_text())["properties"]["UP_AREA"])
+    span = slice(str(years[0]), str(years[1]))
+    with xr.open_dataset(meteo) as m, xr.open_dataset(shared_data / SALMON_ERA5) as era:
+        q = m["qobs"].sel(time=span)
+        q_mm = float(q.where(q >= 0).mean()) / MM_DAY_KM2_TO_M3S / area
+        station = float((m["rain"] + m["snow"]).sel(time=span).mean())
+        era5 = float(era["pr"].sel(time=span).mean())
+    return {
+        "runoff_mm_day": q_mm,
+        "era5_mm_day": era5,
+        "station_mm_day": station,
+        "q_over_era5": q_mm / era5,
+        "q_over_station": q_mm / station,
+    }

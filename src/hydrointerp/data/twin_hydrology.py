@@ -1,14 +1,15 @@
 """Calibration of the twin's hydrology: per-gauge process parameters fitted to the real gauges.
 
-Each station's basin is first reduced to one unit forced by its basin-mean weather and its real
-glacier fraction. Every combination of :data:`CANDIDATES` is run over the calibration years
-(one vectorised run, candidates x stations units); the combination whose z-scored seasonal
-cycle (the mean runoff of each within-year day 1..365, as the clustering input is built) is
-closest (least squares) to the station's real one (``flowseason_norm``) is kept. A second pass
-(:func:`refine`) runs the distributed model (one unit per station and basin cell, as the twin
-runs) over the whole record with finer temperature-offset and degree-day steps around that
-choice. See
-``docs/virtual_region.md``.
+The target of each gauge is its real z-scored seasonal cycle (``flowseason_norm``) moved part of
+the way to its published cluster's mean cycle (:func:`shrunk_target`). Each station's basin is
+first reduced to one unit forced by its basin-mean weather and its real glacier fraction. Every
+combination of :data:`CANDIDATES` is run over the calibration years (one vectorised run,
+candidates x stations units); the combination whose z-scored seasonal cycle (the mean runoff of
+each within-year day 1..365, as the clustering input is built) is closest (least squares) to
+the target is kept. The single-unit local searches of :data:`LOCAL_STEPS` (evaporation demand,
+rain-snow threshold, slow reservoir; :func:`search`) follow, then :func:`refine` runs the
+distributed model (one unit per station and basin cell, as the twin runs) over the whole record
+with finer temperature-offset and degree-day steps. See ``docs/virtual_region.md``.
 """
 
 from __future__ import annotations
@@ -31,9 +32,50 @@ CANDIDATES: dict[str, tuple[float, ...]] = {
 }
 
 
-#: Second-pass steps around each station's first choice (added K; multiplied).
-REFINE_OFFSETS_K: tuple[float, ...] = (-1.5, -0.75, 0.0, 0.75, 1.5)
-REFINE_DDF_FACTORS: tuple[float, ...] = (0.7, 1.0, 1.4)
+#: A step of a local search: (parameter, how the values apply, values). ``"set"`` replaces the
+#: station's value, ``"add"`` adds to it, ``"mul"`` multiplies it; every combination of the
+#: steps of one pass is tried per station.
+Step = tuple[str, str, tuple[float, ...]]
+
+#: Single-unit passes after the grid of :data:`CANDIDATES` (evaporation demand per degree and the
+#: fast reservoir interact with the temperature offset, so the offset moves with them).
+LOCAL_STEPS: tuple[tuple[Step, ...], ...] = (
+    (
+        ("pet_mm_per_k", "set", (0.1, 0.2, 0.35, 0.5)),
+        ("t_offset_k", "add", (-1.5, 0.0, 1.5)),
+        ("fast_rate_per_day", "set", (0.025, 0.06, 0.2)),
+    ),
+    (
+        ("t_rain_c", "set", (2.0, 4.0, 6.0, 8.0)),
+        ("ddf_snow_mm_per_k", "mul", (0.7, 1.0, 1.4)),
+        ("t_offset_k", "add", (-1.0, 0.0, 1.0)),
+    ),
+    (
+        ("slow_rate_per_day", "set", (0.002, 0.004, 0.008, 0.02)),
+        ("slow_share", "set", (0.15, 0.3, 0.45, 0.6)),
+    ),
+)
+
+
+def shrunk_target(real: np.ndarray, cluster: np.ndarray, weight: float) -> np.ndarray:
+    """Each gauge's real cycle moved ``weight`` of the way to its published cluster's mean.
+
+    ``real[365, station]`` z-scored cycles, ``cluster[station]`` labels. A gauge's cycle is its
+    cluster's shape plus its own deviation, part of which is the noise of a short record; the
+    calibration target keeps ``1 - weight`` of the deviation (see docs/virtual_region.md).
+    """
+    real = np.asarray(real, np.float64)
+    labels = np.asarray(cluster)
+    means = {k: real[:, labels == k].mean(axis=1) for k in np.unique(labels)}
+    centre = np.stack([means[k] for k in labels], axis=1)
+    return (1.0 - weight) * real + weight * centre
+
+
+#: The distributed pass (:func:`refine`): steps around each station's single-unit choice.
+REFINE_STEPS: tuple[Step, ...] = (
+    ("t_offset_k", "add", (-1.5, -0.75, 0.0, 0.75, 1.5)),
+    ("ddf_snow_mm_per_k", "mul", (0.7, 1.0, 1.4)),
+)
 
 
 def basin_forcing(weather: np.ndarray, mask: np.ndarray, cell_area: np.ndarray) -> np.ndarray:
@@ -94,7 +136,7 @@ def calibrate(
     glacier: np.ndarray,
     target: np.ndarray,
 ) -> tuple[pd.DataFrame, np.ndarray]:
-    """Best candidate per station.
+    """Best candidate per station, then the single-unit :data:`LOCAL_STEPS` around it.
 
     Parameters
     ----------
@@ -117,6 +159,8 @@ def calibrate(
     cycles = mean_cycles(cfg, forcing, dates, glacier[units], params, units)
     best, corr = _best(cycles.reshape(365, n_c, n_s), target)
     chosen = table.iloc[best].reset_index(drop=True)
+    for steps in LOCAL_STEPS:
+        chosen, corr = search(cfg, forcing, dates, glacier, np.eye(n_s), chosen, target, steps)
     return chosen, corr
 
 
@@ -133,6 +177,66 @@ def _best(cycles: np.ndarray, target: np.ndarray) -> tuple[np.ndarray, np.ndarra
     return best, 1.0 - 0.5 * err[best, np.arange(shape[2])]
 
 
+def _apply(base: np.ndarray, how: str, value: np.ndarray) -> np.ndarray:
+    if how == "set":
+        return np.broadcast_to(value, np.broadcast_shapes(base.shape, value.shape)).copy()
+    if how == "add":
+        return base + value
+    if how == "mul":
+        return base * value
+    raise ValueError(f"unknown step kind {how!r}; known set, add, mul")
+
+
+def search(
+    cfg: VirtualRegionConfig,
+    forcing: np.ndarray,
+    dates: pd.DatetimeIndex,
+    glacier: np.ndarray,
+    weights: np.ndarray,
+    chosen: pd.DataFrame,
+    target: np.ndarray,
+    steps: tuple[Step, ...],
+) -> tuple[pd.DataFrame, np.ndarray]:
+    """Every combination of ``steps`` around each station's ``chosen`` parameters; the best kept.
+
+    Parameters
+    ----------
+    forcing
+        ``[day, unit, (tmax, tmin, precip)]`` weather of each unit (a whole basin, or one
+        (station, basin cell) unit of the distributed model).
+    glacier
+        ``[unit]`` glacier fraction.
+    weights
+        ``[station, unit]`` the units' contributions to each station's flow (0 for other
+        stations' units; the identity for one unit per station).
+    chosen
+        Parameters so far, one row per station; a parameter a step names but ``chosen`` lacks
+        starts from the configuration's value.
+
+    Returns
+    -------
+    (pandas.DataFrame, numpy.ndarray)
+        The parameters with the best combination applied, and each station's correlation.
+    """
+    station = np.argmax(weights > 0, axis=0)  # each unit belongs to one station
+    combos = np.array(list(itertools.product(*(values for _, _, values in steps))))
+    n_r, n_u = len(combos), station.size
+    start = chosen.copy()
+    for name, _, _ in steps:
+        if name not in start:
+            start[name] = float(getattr(cfg, name))
+    params = {k: np.tile(start[k].to_numpy()[station], n_r) for k in start}
+    for j, (name, how, _) in enumerate(steps):
+        params[name] = _apply(params[name], how, np.repeat(combos[:, j], n_u))
+    units = np.tile(np.arange(n_u), n_r)
+    cycles = mean_cycles(cfg, forcing, dates, glacier[units], params, units)
+    basin = np.einsum("dru,su->drs", cycles.reshape(365, n_r, n_u), weights)
+    best, corr = _best(basin, target)
+    for j, (name, how, _) in enumerate(steps):
+        start[name] = _apply(start[name].to_numpy(), how, combos[best, j])
+    return start, corr
+
+
 def refine(
     cfg: VirtualRegionConfig,
     forcing: np.ndarray,
@@ -142,38 +246,10 @@ def refine(
     chosen: pd.DataFrame,
     target: np.ndarray,
 ) -> tuple[pd.DataFrame, np.ndarray]:
-    """Second pass on the distributed units around each station's first-pass choice.
+    """The distributed pass: :data:`REFINE_STEPS` around each station's single-unit choice.
 
-    Parameters
-    ----------
-    forcing
-        ``[day, unit, (tmax, tmin, precip)]`` weather of every (station, basin cell) unit.
-    weights
-        ``[station, unit]`` the units' contributions to each station's flow (0 for other
-        stations' units).
-    glacier
-        ``[unit]`` glacier fraction.
-    chosen
-        First-pass parameters, one row per station.
-
-    Every unit of a station tries its station's parameters with the temperature offsets of
-    ``REFINE_OFFSETS_K`` added and the snow degree-day factor times ``REFINE_DDF_FACTORS``; the
-    combination whose basin seasonal cycle is nearest the real one is kept.
+    ``forcing[day, unit, channel]`` is the weather of every (station, basin cell) unit,
+    ``weights[station, unit]`` their contributions to each station's flow and ``glacier[unit]``
+    their glacier fractions (see :func:`search`).
     """
-    station = np.argmax(weights > 0, axis=0)  # each unit belongs to one station
-    combos = list(itertools.product(REFINE_OFFSETS_K, REFINE_DDF_FACTORS))
-    n_r, n_u = len(combos), station.size
-    base = {k: chosen[k].to_numpy()[station] for k in chosen}
-    params = {k: np.tile(v, n_r) for k, v in base.items()}
-    params["t_offset_k"] = params["t_offset_k"] + np.repeat([c[0] for c in combos], n_u)
-    params["ddf_snow_mm_per_k"] = params["ddf_snow_mm_per_k"] * np.repeat(
-        [c[1] for c in combos], n_u
-    )
-    units = np.tile(np.arange(n_u), n_r)
-    cycles = mean_cycles(cfg, forcing, dates, glacier[units], params, units)
-    basin = np.einsum("dru,su->drs", cycles.reshape(365, n_r, n_u), weights)
-    best, corr = _best(basin, target)
-    out = chosen.copy()
-    out["t_offset_k"] += np.array([combos[b][0] for b in best])
-    out["ddf_snow_mm_per_k"] *= np.array([combos[b][1] for b in best])
-    return out, corr
+    return search(cfg, forcing, dates, glacier, weights, chosen, target, REFINE_STEPS)

@@ -191,13 +191,13 @@ def _precip_scores(p: np.ndarray, doy: np.ndarray) -> tuple[np.ndarray, np.ndarr
     z = np.empty_like(p)
     for m in range(12):
         sample = np.sort(p[near[:, m]], axis=0)
-        quant[m] = np.quantile(sample, levels, axis=0)
+        quant[m] = np.quantile(sample, levels, axis=0, method="hazen")
         own = np.flatnonzero(np.asarray(month) == m + 1)
         n = sample.shape[0]
         for c in range(p.shape[1]):
             lo = np.searchsorted(sample[:, c], p[own, c], side="left")
             hi = np.searchsorted(sample[:, c], p[own, c], side="right")
-            u = (lo + rng.uniform(size=own.size) * (hi - lo) + 0.5) / (n + 1.0)
+            u = (lo + rng.uniform(size=own.size) * (hi - lo)) / n
             z[own, c] = ndtri(np.clip(u, 1e-6, 1 - 1e-6))
     return quant, z
 

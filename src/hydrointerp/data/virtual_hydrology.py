@@ -17,8 +17,8 @@ Per cell and day (order of operations):
 The three sources never mix, so their runoffs sum exactly to the total.
 
 The parameters named in :data:`CELL_PARAMS` may differ per cell (the twin calibrates them per
-gauge); ``t_offset_k`` shifts the temperature the processes see (sub-grid elevation), 0 unless
-given.
+gauge; ``pet_mm_per_k`` and ``t_rain_c`` default to the config's values); ``t_offset_k`` shifts
+the temperature the processes see (sub-grid elevation), 0 unless given.
 """
 
 from __future__ import annotations
@@ -40,6 +40,8 @@ CELL_PARAMS: tuple[str, ...] = (
     "fast_rate_per_day",
     "slow_rate_per_day",
     "slow_share",
+    "pet_mm_per_k",
+    "t_rain_c",
 )
 
 
@@ -116,6 +118,8 @@ class CellModel:
         self.fast_rate = self.params.get("fast_rate_per_day", cfg.fast_rate_per_day)
         self.slow_rate = self.params.get("slow_rate_per_day", cfg.slow_rate_per_day)
         self.slow_share = self.params.get("slow_share", cfg.slow_share)
+        self.pet = self.params.get("pet_mm_per_k", cfg.pet_mm_per_k)
+        self.t_rain = self.params.get("t_rain_c", cfg.t_rain_c)
 
     def subset(self, cells: np.ndarray) -> CellModel:
         """The model of the cells ``cells`` (indices) only."""
@@ -139,7 +143,7 @@ class CellModel:
         state.slow -= out_slow
         runoff = out_fast + out_slow
         temp = 0.5 * (tmax + tmin) - KELVIN + self.t_offset
-        snow_share = np.clip((c.t_rain_c - temp) / (c.t_rain_c - c.t_snow_c), 0.0, 1.0)
+        snow_share = np.clip((self.t_rain - temp) / (self.t_rain - c.t_snow_c), 0.0, 1.0)
         snowfall = precip * snow_share
         rain = precip - snowfall
         state.swe += snowfall
@@ -153,7 +157,7 @@ class CellModel:
         state.fast += (1.0 - self.slow_share) * water
         state.slow += self.slow_share * water
         held = state.fast.sum(axis=-2)
-        evap = np.minimum(c.pet_mm_per_k * np.maximum(temp, 0.0), held)
+        evap = np.minimum(self.pet * np.maximum(temp, 0.0), held)
         keep = np.where(held > 0.0, 1.0 - evap / np.where(held > 0.0, held, 1.0), 1.0)
         state.fast *= keep[..., None, :]
         if diag is not None:
