@@ -24,8 +24,7 @@ from hydrointerp.data.twin_weather import SALMON_ERA5, SALMON_OUTLINE, lag1, mon
 from hydrointerp.data.virtual import MM_DAY_KM2_TO_M3S, water_balance
 from hydrointerp.data.virtual_terrain import EARTH_KM_PER_DEG
 from hydrointerp.errors import DataError
-from hydrointerp.io.geo import cell_area_km2
-from hydrointerp.io.grid import Grid
+from hydrointerp.io.grid import Grid, cell_area_km2
 from hydrointerp.published import CHANNELS
 from hydrointerp.training.cluster import seasonal_flow
 
