@@ -16,7 +16,7 @@ ROOT = Path(__file__).resolve().parents[1] / "src" / "hydrointerp"
 
 #: Files whose function-local hydrointerp imports stay for now, with the reason.
 LOCAL_IMPORTS_ALLOWED = {
-    "experiments/inputs.py": "temporary load_inputs re-export until the CLI imports cli.resolve",
+    "__init__.py": "the lazy public API: `import hydrointerp` must not load torch",
 }
 
 

@@ -18,21 +18,26 @@ __version__ = "0.1.0"
 # page faults). Harmless where the kernel has THP off; set THP_MEM_ALLOC_ENABLE=0 to opt out.
 os.environ.setdefault("THP_MEM_ALLOC_ENABLE", "1")
 
-_LAZY = {
-    "load_keras_model": "hydrointerp.models.keras_import",
-    "load_model": "hydrointerp.models.saved",
-    "CNNLSTM": "hydrointerp.models.cnn_lstm",
-    "Ensemble": "hydrointerp.models.ensemble",
-}
-
 
 def __getattr__(name: str) -> Any:
-    """Import the public API lazily so that ``import hydrointerp`` stays fast."""
-    if name in _LAZY:
-        import importlib  # only on first use: `import hydrointerp` must not load torch
+    """The public API, imported on first use: ``import hydrointerp`` must not load torch."""
+    if name == "load_keras_model":
+        from hydrointerp.models.keras_import import load_keras_model
 
-        return getattr(importlib.import_module(_LAZY[name]), name)
+        return load_keras_model
+    if name == "load_model":
+        from hydrointerp.models.saved import load_model
+
+        return load_model
+    if name == "CNNLSTM":
+        from hydrointerp.models.cnn_lstm import CNNLSTM
+
+        return CNNLSTM
+    if name == "Ensemble":
+        from hydrointerp.models.ensemble import Ensemble
+
+        return Ensemble
     raise AttributeError(name)
 
 
-__all__ = ["__version__", *_LAZY]
+__all__ = ["CNNLSTM", "Ensemble", "__version__", "load_keras_model", "load_model"]

@@ -13,7 +13,6 @@ Built-in configs are found by name (``demo``, ``reproduce-mini``, ``tiny``) in
 from __future__ import annotations
 
 import hashlib
-import importlib
 import json
 import math
 from pathlib import Path
@@ -23,6 +22,8 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from hydrointerp.atomic import write_text
+from hydrointerp.data.twin import TwinConfig
+from hydrointerp.data.virtual_config import VirtualRegionConfig
 from hydrointerp.device import DeviceName
 from hydrointerp.errors import ConfigError
 from hydrointerp.experiments.attribution_methods import METHODS
@@ -30,6 +31,7 @@ from hydrointerp.experiments.base import Experiment
 from hydrointerp.experiments.catalog import experiment_class, registry
 from hydrointerp.models.cnn_lstm import Architecture
 from hydrointerp.published import member_seed
+from hydrointerp.training.config import TrainSettings
 
 CONFIG_DIR = Path(__file__).resolve().parent / "configs"
 BUILTIN = ("demo", "reproduce-mini", "tiny", "fidelity", "reproduce-twin", "twin-reduced")
@@ -331,30 +333,18 @@ def _as_config_error(exc: ValidationError, source: str, prefix: str = "") -> Con
 
 def _check_owned(cfg: RunConfig, source: str) -> None:
     """Validate the sections owned by other modules with their own config classes."""
-    checks: list[tuple[str, str, str, dict]] = []
+    checks: list[tuple[str, type[BaseModel], dict]] = []
     if isinstance(cfg.data, VirtualData):
-        checks.append(
-            (
-                "data.region",
-                "hydrointerp.data.virtual_config",
-                "VirtualRegionConfig",
-                cfg.data.region,
-            )
-        )
+        checks.append(("data.region", VirtualRegionConfig, cfg.data.region))
     if isinstance(cfg.data, TwinData):
-        checks.append(("data.twin", "hydrointerp.data.twin", "TwinConfig", cfg.data.twin))
-    train = "hydrointerp.training.config"
+        checks.append(("data.twin", TwinConfig, cfg.data.twin))
     checks += [
-        ("ensemble.training", train, "TrainSettings", cfg.ensemble.training),
-        ("ensemble.fine_tune.training", train, "TrainSettings", cfg.ensemble.fine_tune.training),
+        ("ensemble.training", TrainSettings, cfg.ensemble.training),
+        ("ensemble.fine_tune.training", TrainSettings, cfg.ensemble.fine_tune.training),
     ]
-    for path, owner, cls, values in checks:
+    for path, owner, values in checks:
         try:
-            module = importlib.import_module(owner)
-        except ImportError:
-            continue  # the stage itself reports the missing module when it runs
-        try:
-            getattr(module, cls).model_validate(values)
+            owner.model_validate(values)
         except ValidationError as exc:
             raise _as_config_error(exc, source, prefix=path) from None
     try:

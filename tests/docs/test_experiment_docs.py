@@ -55,7 +55,7 @@ def test_documented_command_parses(doc: str, command: str, monkeypatch) -> None:
     def stop(*args, **kwargs):
         raise _Parsed
 
-    monkeypatch.setattr(experiment_cmds, "load_inputs", stop)
+    monkeypatch.setattr(experiment_cmds, "resolve_inputs", stop)
     monkeypatch.setattr(experiment_cmds, "skip_if_done", lambda *a, **k: False)
     # "[--set a=b]" marks optional settings; "--models ..." a placeholder for any value
     text = command.replace("[", "").replace("]", "").replace(" ... ", " placeholder ")

@@ -29,11 +29,11 @@ from hydrointerp.cli.options import (
     Out,
     Shared,
 )
+from hydrointerp.cli.resolve import resolve_data, resolve_inputs
 from hydrointerp.cli.results import skip_if_done, write_result
 from hydrointerp.errors import ConfigError
 from hydrointerp.experiments.base import DEFAULT_TARGETS
 from hydrointerp.experiments.catalog import experiment_class, registry
-from hydrointerp.experiments.inputs import _resolve_data, load_inputs
 from hydrointerp.fidelity.output import write_fidelity
 from hydrointerp.fidelity.table import SUMMARY, headline
 
@@ -84,7 +84,7 @@ def parse_sets(items: list[str] | None) -> dict[str, Any]:
 
 def _truth_region(data: str | None) -> xr.Dataset | None:
     """The region file behind ``--data`` when it is a virtual region with truth."""
-    kind, path = _resolve_data(data)
+    kind, path = resolve_data(data)
     if kind != "region" or path is None:
         return None
     region = xr.load_dataset(path, engine="h5netcdf")
@@ -142,7 +142,7 @@ def experiment_cmd(
     stem = exp.result_stem()
     if skip_if_done(out, stem, record, force):
         return
-    inputs = load_inputs(
+    inputs = resolve_inputs(
         models,
         data,
         ensemble=ensemble,

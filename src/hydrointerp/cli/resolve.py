@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from hydrointerp.config import load_config
 from hydrointerp.data import region as region_data
 from hydrointerp.data.mini import read_mini
 from hydrointerp.data.virtual_predictor import SimulatorPredictor
@@ -78,6 +79,15 @@ def resolve_data(data: str | os.PathLike[str] | None) -> tuple[str, Path | None]
         expected="the shared/mini folder, a region.nc, or a run dir with region.nc",
         found="neither",
     )
+
+
+def run_lookback(data: str | os.PathLike[str] | None) -> int:
+    """The look-back of the run a ``--data`` region belongs to: ``windows.lookback`` of the
+    ``config.yaml`` beside its ``region.nc`` (a run directory), else the published 365 days."""
+    kind, path = resolve_data(data)
+    if kind != "region" or path is None or not (path.parent / "config.yaml").is_file():
+        return LOOKBACK
+    return int(load_config(path.parent / "config.yaml").windows.lookback)
 
 
 def find_normaliser(region_path: Path) -> Normaliser | None:
@@ -175,7 +185,7 @@ def resolve_inputs(
     clusters: str | os.PathLike[str] | None = None,
     shared: str | os.PathLike[str] | None = None,
     device: str = "cpu",
-    lookback: int = LOOKBACK,
+    lookback: int | None = None,
     n_targets: int = 365,
     n_members: int | None = None,
 ) -> ExperimentInputs:
@@ -198,12 +208,16 @@ def resolve_inputs(
         Load only the first ``n_members`` published ensemble members (default: all).
     n_targets
         Number of evaluation days, the last ones with weather (the mini year: all 365 of 2011).
+    lookback
+        Input days per window; default the run's (:func:`run_lookback`) for a region of a run
+        directory, else the published 365.
 
     Example
     -------
     >>> inputs = resolve_inputs("../shared/data/cnn_lstm_era/models", "../shared")  # doctest: +SKIP
     """
     kind, path = resolve_data(data)
+    lookback = run_lookback(data) if lookback is None else lookback
     if isinstance(models, str | os.PathLike):
         models = [models]
     cluster = None if clusters is None else read_clusters_csv(clusters)
@@ -224,7 +238,3 @@ def resolve_inputs(
         model_list = list(models) if models else _default_models(kind, path, shared)
         predictor = build_predictor(model_list, stations, ensemble, lookback, device, n_members)
     return ExperimentInputs.from_region(predictor, region, stations, normaliser, n_targets, source)
-
-
-#: Today's name of :func:`resolve_inputs` (same signature), for the CLI verbs and scripts.
-load_inputs = resolve_inputs

@@ -96,6 +96,7 @@ class Drivers(Experiment):
         if isinstance(value, (list, tuple)):
             return tuple(v.isoformat() if hasattr(v, "isoformat") else v for v in value)
         return value
+
     n_boot: int = Field(1000, ge=1, description="bootstrap resamples")
     n_random: int = Field(1000, ge=1, description="random-day draws of the p-value")
     ci: float = Field(0.95, gt=0, lt=1, description="interval level")

@@ -330,15 +330,3 @@ def simulator_inputs(
     stations = region_stations(region, cluster)
     targets = target_times(frames, flow, lookback, n_targets)
     return ExperimentInputs(pred, frames, targets, stations, mean, std, flow, "virtual simulator")
-
-
-def __getattr__(name: str) -> object:
-    """TEMPORARY (issue 14): ``load_inputs`` and ``_resolve_data`` moved to the CLI layer
-    (:func:`hydrointerp.cli.resolve.resolve_inputs`, :func:`~hydrointerp.cli.resolve.resolve_data`).
-    Kept until ``cli/experiment_cmds.py`` and ``cli/interp_cmds.py`` import them from there."""
-    moved = {"load_inputs": "resolve_inputs", "_resolve_data": "resolve_data"}
-    if name in moved:
-        from hydrointerp.cli import resolve  # the CLI builds on this module
-
-        return getattr(resolve, moved[name])
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

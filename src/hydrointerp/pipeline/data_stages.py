@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import importlib
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import numpy as np
@@ -16,9 +14,12 @@ from hydrointerp.config import MiniData, RawData, RunConfig, TwinData, VirtualDa
 from hydrointerp.data.mini import read_flowseason, read_mini
 from hydrointerp.data.region import load, save
 from hydrointerp.data.twin import TwinConfig, generate_twin
+from hydrointerp.data.virtual import generate_region
 from hydrointerp.data.virtual_config import VirtualRegionConfig
 from hydrointerp.data.windows import SPLITS, Normaliser, make_windows, resolve_split
 from hydrointerp.errors import ConfigError, HydroInterpError
+from hydrointerp.io.assemble import build_region
+from hydrointerp.io.build_config import load_build_config, parse_build_config
 from hydrointerp.pipeline.runner import RunContext
 from hydrointerp.shared import find_shared
 from hydrointerp.training import cluster
@@ -30,18 +31,8 @@ CLUSTERS = "clusters.csv"
 
 
 class StageUnavailable(HydroInterpError):
-    """A stage whose implementing module is not installed in this version."""
-
-
-def need(module: str, stage: str) -> ModuleType:
-    """Import ``module`` or fail the stage with a clear message."""
-    try:
-        return importlib.import_module(module)
-    except ImportError as exc:
-        raise StageUnavailable(
-            f"stage '{stage}' needs {module}, which is not available in this installation"
-            f" ({exc}); leave the stage out of the config or install a version that has it"
-        ) from None
+    """A stage that cannot run with what this installation or share has (e.g. no published
+    models to import)."""
 
 
 def _shared(ctx: RunContext) -> Path:
@@ -55,22 +46,18 @@ def region_from_config(ctx: RunContext) -> xr.Dataset:
     """Build the RegionData the config asks for (virtual, mini year or raw files)."""
     data = ctx.config.data
     if isinstance(data, VirtualData):
-        virtual = need("hydrointerp.data.virtual", "data")
-
-        return virtual.generate_region(VirtualRegionConfig(**data.region))
+        return generate_region(VirtualRegionConfig(**data.region))
     if isinstance(data, TwinData):
         return generate_twin(TwinConfig(**data.twin), _shared(ctx))
     if isinstance(data, MiniData):
         return read_mini(_shared(ctx))
     assert isinstance(data, RawData)
-    assemble = need("hydrointerp.io.assemble", "data")
-    build_config = need("hydrointerp.io.build_config", "data")
     if isinstance(data.build, dict):
-        return assemble.build_region(build_config.parse_build_config(data.build, ctx.run_dir))
+        return build_region(parse_build_config(data.build, ctx.run_dir))
     path = Path(data.build)
     if not path.is_file():
         raise ConfigError(f"data.build: build-region config not found: {path}")
-    return assemble.build_region(build_config.load_build_config(path), path.parent)
+    return build_region(load_build_config(path), path.parent)
 
 
 def run_data(ctx: RunContext) -> dict[str, Any]:
