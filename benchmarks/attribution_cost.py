@@ -30,12 +30,8 @@ import torch
 from captum.attr import Occlusion
 
 from hydrointerp.cli.resolve import resolve_inputs
-from hydrointerp.experiments.attribution_methods import (
-    METHOD_NAMES,
-    METHODS,
-    AttributionSettings,
-    attribute,
-)
+from hydrointerp.experiments.attribution_methods import METHOD_NAMES, METHODS, AttributionSettings
+from hydrointerp.experiments.method_maps import attribute
 from hydrointerp.experiments.perturbation import Perturbation
 from hydrointerp.models.keras_import import load_keras_model
 from hydrointerp.shared import find_shared

@@ -18,11 +18,10 @@ from hydrointerp.experiments.attribution_methods import (
     METHOD_SUFFIXES,
     METHODS,
     AttributionSettings,
-    attribute,
     result_name,
-    window_attribution,
 )
 from hydrointerp.experiments.inputs import ExperimentInputs
+from hydrointerp.experiments.method_maps import attribute, window_attribution
 from hydrointerp.experiments.perturbation import Perturbation
 from hydrointerp.experiments.record_attribution import basin_partition, climatology_record
 from hydrointerp.models.cnn_lstm import CNNLSTM, Architecture
@@ -298,7 +297,7 @@ def test_cudnn_guard_disables_cudnn_only_on_cuda() -> None:
 
 
 def test_every_gradient_method_runs_under_the_guard_of_the_model_device(tiny, monkeypatch) -> None:  # noqa: ANN001
-    from hydrointerp.experiments import attribution_methods
+    from hydrointerp.experiments import attribution_methods, method_maps
 
     seen = []
     real = attribution.gradient_guard
@@ -307,7 +306,7 @@ def test_every_gradient_method_runs_under_the_guard_of_the_model_device(tiny, mo
         seen.append(str(device))
         return real(device)
 
-    monkeypatch.setattr(attribution_methods, "gradient_guard", spy)
+    monkeypatch.setattr(method_maps, "gradient_guard", spy)
     x = _windows(tiny)[:1]
     for method in attribution_methods.GRADIENT_METHODS:
         base = x if method == "gradient_shap" else None

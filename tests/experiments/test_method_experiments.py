@@ -12,8 +12,8 @@ import xarray as xr
 from typer.testing import CliRunner
 
 from hydrointerp.errors import ConfigError
-from hydrointerp.experiments.attribution_methods import attribution_maps
 from hydrointerp.experiments.catalog import ChannelImportance, DailyMaps, Drivers, HeatMap
+from hydrointerp.experiments.method_maps import attribution_maps
 from hydrointerp.experiments.perturbation import Perturbation
 from hydrointerp.models.cnn_lstm import CNNLSTM, Architecture
 

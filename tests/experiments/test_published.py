@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 import torch
 
-from hydrointerp.experiments.attribution_methods import attribute_window
 from hydrointerp.experiments.catalog import HeatMap, Perturbation
+from hydrointerp.experiments.method_maps import attribute_window
 
 
 @pytest.fixture(scope="module")

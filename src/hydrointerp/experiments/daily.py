@@ -20,13 +20,14 @@ from pydantic import Field
 from sklearn.cluster import AgglomerativeClustering
 
 from hydrointerp.experiments.attribution import modelled_flow
-from hydrointerp.experiments.attribution_methods import AttributionSettings, attribution_maps
+from hydrointerp.experiments.attribution_methods import AttributionSettings
 from hydrointerp.experiments.base import Figure
 from hydrointerp.experiments.curves import smooth_edge
 from hydrointerp.experiments.daily_sweep import daily_maps
 from hydrointerp.experiments.heat_map import cluster_names
 from hydrointerp.experiments.inputs import ExperimentInputs
 from hydrointerp.experiments.map_experiment import MapExperiment
+from hydrointerp.experiments.method_maps import attribution_maps
 from hydrointerp.experiments.metrics_spatial import halfmax_area, ks_in_far, zscore_map
 from hydrointerp.experiments.perturbation import Perturbation
 from hydrointerp.fidelity.map_scores import score_daily

@@ -31,12 +31,12 @@ import xarray as xr
 from pydantic import Field
 from tqdm.auto import tqdm
 
-from hydrointerp.experiments.attribution_methods import attribution_maps
 from hydrointerp.experiments.base import Figure
 from hydrointerp.experiments.engine import PerturbationEngine
 from hydrointerp.experiments.inputs import ExperimentInputs
 from hydrointerp.experiments.map_experiment import MAP_CONTROLS, MapExperiment
 from hydrointerp.experiments.masks import MaskSet
+from hydrointerp.experiments.method_maps import attribution_maps
 from hydrointerp.experiments.metrics_spatial import halfmax_area, ks_in_far, zscore_map
 from hydrointerp.experiments.perturbation import Perturbation, draw_pass
 from hydrointerp.fidelity.bundle import Bundle

@@ -12,7 +12,7 @@ The registry and the map layout are in :mod:`hydrointerp.experiments.attribution
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -21,14 +21,12 @@ import xarray as xr
 from captum.attr import FeatureAblation, Occlusion
 
 from hydrointerp.errors import DataError
+from hydrointerp.experiments.attribution_methods import AttributionSettings
 from hydrointerp.experiments.daily_sweep import daily_maps
 from hydrointerp.experiments.drivers import anomalies
 from hydrointerp.experiments.engine import PerturbationEngine
 from hydrointerp.experiments.inputs import ExperimentInputs
 from hydrointerp.experiments.perturbation import Perturbation
-
-if TYPE_CHECKING:
-    from hydrointerp.experiments.attribution_methods import AttributionSettings
 
 
 def climatology_record(inputs: ExperimentInputs) -> np.ndarray:
