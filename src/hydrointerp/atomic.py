@@ -130,6 +130,39 @@ def atomic_path(path: str | os.PathLike[str], need_bytes: int | None = None) -> 
             tmp_path.unlink()
 
 
+@contextmanager
+def atomic_dir(path: str | os.PathLike[str]) -> Iterator[Path]:
+    """Yield a temporary folder beside ``path``; on success it replaces ``path`` (a Zarr
+    store, say) in two renames, so readers see the old store or the new one, never a mix.
+
+    On an exception the temporary folder is removed and ``path`` is left as it was.
+    """
+    target = Path(path)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
+    except OSError as exc:
+        kind = _fault(exc)
+        if kind is None:
+            raise
+        raise _write_error(target, kind, exc, 0) from exc
+    old = target.with_name(f".{target.name}.old")
+    try:
+        yield tmp
+        if target.exists():
+            shutil.rmtree(old, ignore_errors=True)
+            os.replace(target, old)
+        os.replace(tmp, target)
+    except Exception as exc:
+        kind = None if isinstance(exc, WriteError) else _fault(exc)
+        if kind is None:
+            raise
+        raise _write_error(target, kind, exc, 0) from exc
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+        shutil.rmtree(old, ignore_errors=True)
+
+
 def atomic_write(
     path: str | os.PathLike[str], write: Callable[[Path], object], need_bytes: int | None = None
 ) -> Path:

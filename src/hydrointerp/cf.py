@@ -35,7 +35,7 @@ import numpy as np
 import xarray as xr
 
 from hydrointerp import __version__
-from hydrointerp.atomic import atomic_write
+from hydrointerp.atomic import atomic_dir, atomic_write
 
 DISCHARGE_STANDARD_NAME = "water_volume_transport_in_river_channel"
 TIME_UNITS = "days since 1970-01-01 00:00:00"
@@ -138,7 +138,13 @@ def cf_encoding(ds: xr.Dataset) -> dict[str, dict[str, object]]:
 
 
 def write_cf(ds: xr.Dataset, path: str | os.PathLike[str], title: str, source: str = "") -> Path:
-    """Write :func:`cf_dataset` of ``ds`` to NetCDF4 atomically (h5netcdf)."""
+    """Write :func:`cf_dataset` of ``ds`` atomically: NetCDF4 (h5netcdf), or a Zarr store
+    when ``path`` ends in ``.zarr`` (the same variables, attributes and encoding)."""
     out = cf_dataset(ds, title, source)
     enc = cf_encoding(out)
+    if Path(path).suffix == ".zarr":
+        zarr_enc = {k: {a: b for a, b in v.items() if b != "S1"} for k, v in enc.items()}
+        with atomic_dir(path) as tmp:
+            out.to_zarr(tmp, mode="w", encoding=zarr_enc, consolidated=True)
+        return Path(path)
     return atomic_write(path, lambda p: out.to_netcdf(p, engine="h5netcdf", encoding=enc))

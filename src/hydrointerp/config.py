@@ -195,13 +195,16 @@ class ExperimentsSection(_Strict):
     ``run``: registered experiment names (:func:`hydrointerp.experiments.catalog.registry`), in
     any order (they run in the registry's order). ``settings.<name>``: the fields of that
     experiment's class (e.g. ``heat_map: {perturbation: {iters_total: 200}, target_step: 7}``).
-    ``quick``: each experiment's own quick settings under the given ones.
+    ``quick``: each experiment's own quick settings under the given ones. ``output_format``:
+    ``netcdf`` (``experiments/<file>.nc``) or ``zarr`` (``experiments/<file>.zarr`` stores, for
+    large results; the fidelity stage and the report read them lazily).
     """
 
     run: list[str] = Field(default_factory=lambda: ["heat_map", "daily", "channels"])
     quick: bool = False
     ensemble: Literal["bulk", "fine"] = "fine"
     settings: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    output_format: Literal["netcdf", "zarr"] = "netcdf"
 
     @field_validator("run", "settings")
     @classmethod

@@ -1,8 +1,10 @@
 """Experiment outputs: ``RUN_DIR/experiments/<name>.nc``, CF-1.8 (``hydrointerp.cf``), resumable.
 
-Every experiment writes one NetCDF file atomically. Its settings are stored as attributes (one
-``setting_<key>`` per setting plus the JSON of all of them) together with their hash, so a rerun
-with the same settings finds the finished file and skips the work.
+Every experiment writes one NetCDF file, or a Zarr store ``<name>.zarr`` (``output_format:
+zarr``, for large results; read lazily, chunk by chunk, by :func:`open_experiment`), atomically.
+Its settings are stored as attributes (one ``setting_<key>`` per setting plus the JSON of all of
+them) together with their hash, so a rerun with the same settings finds the finished file and
+skips the work.
 """
 
 from __future__ import annotations
@@ -45,9 +47,31 @@ def settings_hash(settings: Mapping[str, object]) -> str:
     return hashlib.sha256(settings_json(settings).encode()).hexdigest()[:16]
 
 
-def experiment_path(run_dir: str | os.PathLike[str], name: str) -> Path:
-    """``run_dir/experiments/<name>.nc``."""
-    return Path(run_dir) / "experiments" / f"{name}.nc"
+#: file suffix of each output format
+SUFFIXES = {"netcdf": ".nc", "zarr": ".zarr"}
+
+
+def experiment_path(run_dir: str | os.PathLike[str], name: str, fmt: str = "netcdf") -> Path:
+    """``run_dir/experiments/<name>.nc`` (or ``.zarr``)."""
+    return Path(run_dir) / "experiments" / f"{name}{SUFFIXES[fmt]}"
+
+
+def find_result(stem: str | os.PathLike[str]) -> Path | None:
+    """The result ``<stem>.nc`` or ``<stem>.zarr`` that exists (None: neither)."""
+    for suffix in SUFFIXES.values():
+        path = Path(f"{stem}{suffix}")
+        if path.exists():
+            return path
+    return None
+
+
+def open_experiment(path: str | os.PathLike[str]) -> xr.Dataset:
+    """A result, opened lazily: a Zarr store as dask arrays read chunk by chunk, a NetCDF file
+    with its variables read on first use (close it, or use it as a context manager)."""
+    path = Path(path)
+    if path.suffix == ".zarr":
+        return xr.open_zarr(path, consolidated=True)
+    return xr.open_dataset(path, engine="h5netcdf")
 
 
 def _attr_value(value: object) -> object:
@@ -66,6 +90,7 @@ def write_experiment(
     run_dir: str | os.PathLike[str],
     name: str,
     settings: Mapping[str, object] | None = None,
+    fmt: str = "netcdf",
 ) -> Path:
     """Write an experiment result atomically with CF attributes and its settings.
 
@@ -79,6 +104,8 @@ def write_experiment(
         Experiment name (file stem).
     settings
         Settings that produced the result; stored as attributes and hashed for resuming.
+    fmt
+        ``netcdf`` (``<name>.nc``) or ``zarr`` (``<name>.zarr``).
 
     Returns
     -------
@@ -98,7 +125,7 @@ def write_experiment(
     )
     for key, value in settings.items():
         out.attrs[f"setting_{key}"] = _attr_value(value)
-    return write_cf(out, experiment_path(run_dir, name), out.attrs["title"])
+    return write_cf(out, experiment_path(run_dir, name, fmt), out.attrs["title"])
 
 
 def experiment_done(

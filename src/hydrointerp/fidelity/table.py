@@ -21,19 +21,26 @@ from hydrointerp.errors import DataError
 from hydrointerp.experiments.attribution_methods import METHODS, result_name
 from hydrointerp.experiments.base import Scorer
 from hydrointerp.experiments.catalog import registry
+from hydrointerp.experiments.output import find_result, open_experiment
 from hydrointerp.fidelity.bundle import Bundle
 from hydrointerp.fidelity.skill import COLUMNS, verdict
 
 
-def _open(path: Path) -> xr.Dataset | None:
-    return xr.load_dataset(path, engine="h5netcdf") if path.is_file() else None
+def _open(stem: Path) -> xr.Dataset | None:
+    """The result ``<stem>.nc`` (loaded) or ``<stem>.zarr`` (opened lazily), or None."""
+    path = find_result(stem)
+    if path is None:
+        return None
+    if path.suffix == ".zarr":
+        return open_experiment(path)
+    return xr.load_dataset(path, engine="h5netcdf")
 
 
 def _method_files(exp: Path, stem: str) -> dict[str, xr.Dataset]:
     """The results of every registered attribution method found in ``exp``."""
     found: dict[str, xr.Dataset] = {}
     for method in METHODS:
-        ds = _open(exp / f"{result_name(stem, method)}.nc")
+        ds = _open(exp / result_name(stem, method))
         if ds is not None:
             found[method] = ds
     return found
@@ -67,7 +74,7 @@ def bundles(run_dir: Path, region: xr.Dataset | None, n_boot: int) -> list[Bundl
             Bundle(
                 stem,
                 model,
-                _open(exp / "simulator" / f"{stem}.nc"),
+                _open(exp / "simulator" / stem),
                 controls,
                 controls.pop("contribution", None),
                 region,
@@ -105,7 +112,10 @@ def fidelity_table(
             "nothing to score: no experiment has both a network and a simulator result",
             source=str(exp),
             expected="experiments/<name>.nc and experiments/simulator/<name>.nc",
-            found=sorted(p.name for p in exp.glob("**/*.nc")) if exp.is_dir() else [],
+            found=sorted(p.name for p in exp.glob("**/*.nc"))
+            + sorted(p.name for p in exp.glob("**/*.zarr"))
+            if exp.is_dir()
+            else [],
         )
     table = pd.DataFrame(rows, columns=list(COLUMNS))
     table["verdict"] = [verdict(r) for r in table.to_dict("records")]

@@ -34,7 +34,7 @@ from hydrointerp.experiments.inputs import (
     published_ensemble,
     region_stations,
 )
-from hydrointerp.experiments.output import write_experiment
+from hydrointerp.experiments.output import SUFFIXES, write_experiment
 from hydrointerp.fidelity.controls import Variant, method_variants, variant_named, variants_for
 from hydrointerp.fidelity.output import write_fidelity
 from hydrointerp.fidelity.randomise import CASCADE, randomised
@@ -139,9 +139,11 @@ def run_experiment_task(task: ExperimentTask) -> dict[str, Any]:
         result = contribution_dataset(exp.select(inputs))
     else:
         result = exp(inputs, task.progress)
-    rel = variant.path(exp.result_stem(variant.predictor))
+    fmt = task.config.experiments.output_format
+    rel = _result_path(task.config, variant, exp)
     record = {**exp.record(), "variant": variant.name}
-    write_experiment(result, ctx.run_dir, rel[len("experiments/") : -len(".nc")], record)
+    stem = rel[len("experiments/") : -len(SUFFIXES[fmt])]
+    write_experiment(result, ctx.run_dir, stem, record, fmt)
     out: dict[str, Any] = {"target": task.target, "file": rel, "figures": []}
     if variant.name == "model":
         out["figures"] = [p.name for p in exp.draw(result, ctx.path("figures"))]
@@ -149,9 +151,15 @@ def run_experiment_task(task: ExperimentTask) -> dict[str, Any]:
             region = load_region(ctx.path(ds.REGION))
             extra = exp.truth_outputs(exp.select(inputs), result, region, ctx.config.seed)
             for stem, further in extra.items():
-                write_experiment(further, ctx.run_dir, stem, exp.record())
-                out[stem] = f"experiments/{stem}.nc"
+                write_experiment(further, ctx.run_dir, stem, exp.record(), fmt)
+                out[stem] = f"experiments/{stem}{SUFFIXES[fmt]}"
     return out
+
+
+def _result_path(cfg: RunConfig, variant: Variant, exp: Experiment) -> str:
+    """The variant's result relative to the run directory, in the run's output format."""
+    rel = variant.path(exp.result_stem(variant.predictor))
+    return rel[: -len(".nc")] + SUFFIXES[cfg.experiments.output_format]
 
 
 def variants_of(ctx: RunContext, name: str) -> list[Variant]:
@@ -180,7 +188,7 @@ def outputs_of(name: str) -> Callable[[RunContext], list[Path]]:
     def _outputs(ctx: RunContext) -> list[Path]:
         exp = ctx.config.experiments.experiment(name)
         return [
-            ctx.path(v.path(variant_experiment(exp, v).result_stem(v.predictor)))
+            ctx.path(_result_path(ctx.config, v, variant_experiment(exp, v)))
             for v in variants_of(ctx, name)
         ]
 

@@ -22,6 +22,7 @@ from hydrointerp import __version__
 from hydrointerp.atomic import write_text
 from hydrointerp.data.region import glacier_classes
 from hydrointerp.experiments.catalog import experiment_class
+from hydrointerp.experiments.output import find_result, open_experiment
 from hydrointerp.fidelity.table import SUMMARY, headline, references
 from hydrointerp.report import html as h
 from hydrointerp.report.captions import (
@@ -201,11 +202,11 @@ def _per_cluster_skill(run_dir: Path) -> str:
 def _experiment_section(run_dir: Path, name: str, figures: list[Path], embed: bool) -> str:
     cls = experiment_class(name)
     stem = cls.file
-    path = run_dir / "experiments" / f"{stem}.nc"
+    path = find_result(run_dir / "experiments" / stem)
     title = cls.title
-    if not path.is_file():
+    if path is None:
         return h.section(name, title, h.note(f"experiments/{stem}.nc is missing.", missing=True))
-    with xr.open_dataset(path, engine="h5netcdf") as res:
+    with open_experiment(path) as res:  # lazily: only names, sizes and attributes are read
         rows = [
             [
                 v,
