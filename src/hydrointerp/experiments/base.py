@@ -159,6 +159,12 @@ class Experiment(BaseModel):
         """The settings as plain JSON (written with the result; its resume key)."""
         return self.model_dump(mode="json")
 
+    def own_settings(self) -> dict[str, Any]:
+        """The experiment's own fields and values (not the shared ones of every experiment)."""
+        return {
+            k: getattr(self, k) for k in type(self).model_fields if k not in Experiment.model_fields
+        }
+
     def reseeded(self, offset: int) -> Experiment:
         """The same experiment with independent random draws (seed + ``offset``)."""
         if "seed" in type(self).model_fields:

@@ -100,13 +100,9 @@ class CellStates(Experiment):
 
     def to_attrs(self) -> dict:
         """The experiment's own settings as NetCDF attributes."""
-        out = {}
-        for k in type(self).model_fields:
-            if k in Experiment.model_fields or k == "cluster":
-                continue  # shared settings and the cluster are recorded apart
-            v = getattr(self, k)
-            out[f"setting_{k}"] = int(v) if isinstance(v, bool) else v
-        return out
+        own = self.own_settings()
+        own.pop("cluster")  # recorded apart, as the cluster the result is about
+        return {f"setting_{k}": int(v) if isinstance(v, bool) else v for k, v in own.items()}
 
     def chosen_cluster(self, inputs: ExperimentInputs) -> int:
         """``cluster``, or the cluster with the highest mean glacier fraction."""

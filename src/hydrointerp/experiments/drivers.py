@@ -104,15 +104,10 @@ class Drivers(Experiment):
 
     def to_attrs(self) -> dict:
         """The experiment's own settings as NetCDF attributes."""
-        out = {}
-        for k in type(self).model_fields:
-            if k in Experiment.model_fields:
-                continue  # the shared settings are recorded with every result
-            v = getattr(self, k)
-            out[f"setting_{k}"] = (
-                "none" if v is None else (",".join(v) if isinstance(v, tuple) else v)
-            )
-        return out
+        return {
+            f"setting_{k}": "none" if v is None else (",".join(v) if isinstance(v, tuple) else v)
+            for k, v in self.own_settings().items()
+        }
 
     def run(self, inputs: ExperimentInputs, progress: bool = False) -> xr.Dataset:
         """Experiment 3 on ``inputs``' predictor."""

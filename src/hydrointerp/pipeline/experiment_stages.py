@@ -53,14 +53,14 @@ def has_truth(ctx: RunContext) -> bool:
         return "flow_component" in region
 
 
-def experiment_inputs(ctx: RunContext, target: str, values: dict[str, Any]) -> Any:
+def experiment_inputs(
+    ctx: RunContext, target: str, n_targets: int, members: int | None
+) -> ExperimentInputs:
     """:class:`~hydrointerp.experiments.inputs.ExperimentInputs` for the ensemble or simulator,
     built from the run's own files (the published mini year and models, or the run's region,
     normaliser, clusters and trained ensemble)."""
     cfg = ctx.config
     kind = cfg.experiments.ensemble if ms.has_fine(cfg) else "bulk"
-    n_targets = int(values.get("n_targets", 365))
-    members = values.get("members")
     if isinstance(cfg.data, MiniData):
         shared = ds._shared(ctx)
         region = read_mini(shared)
@@ -84,8 +84,7 @@ def experiment_inputs(ctx: RunContext, target: str, values: dict[str, Any]) -> A
         inputs = ExperimentInputs.from_region(
             predictor, region, stations, normaliser, n_targets, str(ctx.path(ds.REGION))
         )
-    step = int(values.get("target_step", 1))
-    return inputs.every_nth_target(step) if step > 1 else inputs
+    return inputs
 
 
 # ------------------------------------------------------------------------------ runners
@@ -112,8 +111,8 @@ def variant_experiment(exp: Experiment, variant: Variant) -> Experiment:
 
 
 def _variant_inputs(ctx: RunContext, variant: Variant, exp: Experiment) -> Any:
-    values = {"n_targets": exp.n_targets or DEFAULT_TARGETS, "members": exp.members}
-    inputs = experiment_inputs(ctx, variant.predictor, values)
+    n_targets = exp.n_targets or DEFAULT_TARGETS
+    inputs = experiment_inputs(ctx, variant.predictor, n_targets, exp.members)
     if variant.randomise is not None:
         # the seed follows the level's place in the cascade, not the variant's name: a
         # further attribution method sees the same untrained weights
