@@ -34,7 +34,15 @@ from hydrointerp.published import member_seed
 from hydrointerp.training.config import TrainSettings
 
 CONFIG_DIR = Path(__file__).resolve().parent / "configs"
-BUILTIN = ("demo", "reproduce-mini", "tiny", "fidelity", "reproduce-twin", "twin-reduced")
+BUILTIN = (
+    "demo",
+    "reproduce-mini",
+    "tiny",
+    "fidelity",
+    "benchmark",
+    "reproduce-twin",
+    "twin-reduced",
+)
 
 
 class _Strict(BaseModel):
@@ -289,6 +297,48 @@ class ReportSection(_Strict):
     compare_published: bool = False
 
 
+class Grade(_Strict):
+    """One condition of the attribution benchmark: the run's own recipe with these changes,
+    run as a complete study of its own (``RUN_DIR/grades/<name>/``).
+
+    A grade is a model quality (fewer or more epochs, bulk or fine-tuned models) or a region
+    condition (``region``: e.g. more glacier cover), so the benchmark table shows how the
+    fidelity of each interpretation changes with the network's skill and the region.
+    """
+
+    name: str = Field(..., pattern=r"^[A-Za-z0-9_.-]+$")
+    description: str = ""
+    ensemble: Literal["bulk", "fine"] = Field(
+        "fine", description="the models interpreted: bulk, or fine-tuned per cluster"
+    )
+    training: dict[str, Any] = Field(
+        default_factory=dict, description="TrainSettings fields replacing ensemble.training's"
+    )
+    members: int | None = Field(None, ge=1, description="default: ensemble.members")
+    seeds: list[int] | None = None
+    region: dict[str, Any] = Field(
+        default_factory=dict, description="VirtualRegionConfig fields replacing data.region's"
+    )
+
+
+class BenchmarkSection(_Strict):
+    """The attribution benchmark (``hydrointerp run benchmark``, docs/benchmark.md): every
+    grade is a study of its own with the run's data, experiments, methods and fidelity; the
+    benchmark stage puts their fidelity tables side by side (``benchmark.csv``). Empty
+    ``grades``: an ordinary study."""
+
+    grades: list[Grade] = Field(default_factory=list)
+
+    @field_validator("grades")
+    @classmethod
+    def _unique(cls, value: list[Grade]) -> list[Grade]:
+        names = [g.name for g in value]
+        twice = sorted({n for n in names if names.count(n) > 1})
+        if twice:
+            raise ValueError(f"grade names must be unique; {twice[0]!r} is used twice")
+        return value
+
+
 class RunConfig(_Strict):
     """A whole study: data -> windows -> ensemble -> experiments -> fidelity -> report."""
 
@@ -303,6 +353,7 @@ class RunConfig(_Strict):
     fidelity: FidelitySection = FidelitySection()
     baseline: BaselineSection = BaselineSection()
     report: ReportSection = ReportSection()
+    benchmark: BenchmarkSection = BenchmarkSection()
     workers: int = Field(1, ge=1)
     scheduler: str | None = None
 
@@ -345,6 +396,16 @@ def _check_owned(cfg: RunConfig, source: str) -> None:
         ("ensemble.training", TrainSettings, cfg.ensemble.training),
         ("ensemble.fine_tune.training", TrainSettings, cfg.ensemble.fine_tune.training),
     ]
+    for i, grade in enumerate(cfg.benchmark.grades):
+        checks.append((f"benchmark.grades.{i}.training", TrainSettings, grade.training))
+        if grade.region:
+            if not isinstance(cfg.data, VirtualData):
+                raise ConfigError(
+                    f"invalid config {source}: 'benchmark.grades.{i}.region' needs a virtual"
+                    f" region (data.source: virtual), found data.source: {cfg.data.source}"
+                )
+            merged = {**cfg.data.region, **grade.region}
+            checks.append((f"benchmark.grades.{i}.region", VirtualRegionConfig, merged))
     for path, owner, values in checks:
         try:
             owner.model_validate(values)

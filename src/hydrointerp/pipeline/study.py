@@ -9,6 +9,7 @@ from typing import Any
 
 from hydrointerp.config import RunConfig, check_experiments, load_config
 from hydrointerp.pipeline import baseline_stage as bs
+from hydrointerp.pipeline import benchmark as bm
 from hydrointerp.pipeline import data_stages as ds
 from hydrointerp.pipeline import experiment_stages as es
 from hydrointerp.pipeline import model_stages as ms
@@ -27,7 +28,11 @@ def _files(*names: str):
 
 
 def build_stages(cfg: RunConfig) -> list[Stage]:
-    """The stages this config runs, upstream first."""
+    """The stages this config runs, upstream first (a benchmark: its grades, each a study of
+    these stages, then the benchmark table and report; :mod:`hydrointerp.pipeline.benchmark`)."""
+    if cfg.benchmark.grades:
+        report = _report_stage(("benchmark",)) if cfg.report.enabled else None
+        return bm.benchmark_stages(cfg, build_stages, report)
     stages = [
         Stage("data", ds.run_data, _files(ds.REGION), sections=("data",)),
         Stage("windows", ds.run_windows, _files(ds.NORMALISER), ("windows",), ("data",)),
@@ -111,16 +116,12 @@ def build_stages(cfg: RunConfig) -> list[Stage]:
         )
     )
     if cfg.report.enabled:
-        stages.append(
-            Stage(
-                "report",
-                os_.run_report,
-                _files(os_.REPORT),
-                ("report",),
-                tuple(dict.fromkeys([*last, "figures"])),
-            )
-        )
+        stages.append(_report_stage(tuple(dict.fromkeys([*last, "figures"]))))
     return stages
+
+
+def _report_stage(upstream: tuple[str, ...]) -> Stage:
+    return Stage("report", os_.run_report, _files(os_.REPORT), ("report",), upstream)
 
 
 def default_out(cfg: RunConfig) -> Path:

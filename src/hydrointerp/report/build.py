@@ -25,6 +25,7 @@ from hydrointerp.experiments.catalog import experiment_class
 from hydrointerp.experiments.output import find_result, open_experiment
 from hydrointerp.fidelity.table import SUMMARY, headline, references
 from hydrointerp.report import html as h
+from hydrointerp.report.benchmark import benchmark_sections, is_benchmark
 from hydrointerp.report.captions import (
     caption_for,
     section_of,
@@ -317,6 +318,13 @@ def build_report(run_dir: str | os.PathLike[str], cfg: Any, shared: Path | None 
     """
     run = Path(run_dir)
     embed = cfg.report.embed_images
+    if is_benchmark(cfg):
+        parts = [
+            *benchmark_sections(run, embed),
+            ("config", "Configuration", _config_section(run)),
+            ("provenance", "Provenance", _provenance_section(run, cfg)),
+        ]
+        return _write_page(run, cfg, parts)
     figs = _figures(run)
     parts: list[tuple[str, str, str]] = []
     region_figs = figs.get("region", [])
@@ -358,6 +366,10 @@ def build_report(run_dir: str | os.PathLike[str], cfg: Any, shared: Path | None 
             )
         )
     parts.append(("provenance", "Provenance", _provenance_section(run, cfg)))
+    return _write_page(run, cfg, parts)
+
+
+def _write_page(run: Path, cfg: Any, parts: list[tuple[str, str, str]]) -> Path:
     nav = " ".join(f'<a href="#{a}">{h.esc(t)}</a>' for a, t, _ in parts)
     page = Template(TEMPLATE.read_text()).substitute(
         title=h.esc(cfg.report.title or f"hydrointerp study: {cfg.name}"),
