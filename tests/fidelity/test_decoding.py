@@ -77,3 +77,83 @@ def test_decoding_scores_against_random_and_untrained_units(selected, passes) ->
     assert (sel.skill_low > 0) is passes
     assert ("no_skill" in sel.as_dict()["flag"]) is not passes
     assert {"reference:random_units", "reference:untrained", "reference:controls"} <= set(rows)
+
+
+# ------------------------------------------------------------------------------ conditions
+class _Head:
+    """What the selection reads of a network: its head's weights ``[stations, units]``."""
+
+    def __init__(self, weight: np.ndarray) -> None:
+        import torch
+
+        self.head = torch.nn.Linear(weight.shape[1], weight.shape[0])
+        with torch.no_grad():
+            self.head.weight.copy_(torch.as_tensor(weight, dtype=torch.float32))
+
+
+def _planted(rng: np.random.Generator, g: np.ndarray, signal: bool):
+    years = np.repeat(np.arange(5), 365)
+    season = np.sin(2 * np.pi * np.arange(years.size) / 365.25)
+    extra = rng.standard_normal(years.size)
+    y = season + 0.5 * extra
+    units = rng.standard_normal((years.size, 6))
+    weight = rng.standard_normal((g.size, 6)) * 0.05
+    if signal:
+        units[:, 0] = extra + 0.1 * rng.standard_normal(years.size)
+        weight[:, 0] += g  # unit 0's head weights follow glacier fraction
+    return _Head(weight), units, season[:, None], y, years
+
+
+@pytest.mark.parametrize("signal", [True, False])
+def test_selection_by_number_of_glacial_gauges(signal) -> None:
+    from hydrointerp.fidelity.decoding import _by_gauges
+
+    rng = np.random.default_rng(2)
+    g = np.array([0, 0, 0, 0, 0, 0, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7])  # 6 glacial of 12
+    model, units, ctrl, y, years = _planted(rng, g, signal)
+    ds = _by_gauges([model], g, units, ctrl, y, years, p_threshold=0.05, seed=0)
+    assert ds["n_glacial_gauges"].values.tolist() == [1, 2, 4, 6]
+    gain = ds["delta_r2_gauges"].mean("year")
+    # all gauges: one draw (the others are empty), fewer gauges: five random draws each
+    assert np.isfinite(gain.sel(n_glacial_gauges=6)).sum() == 1
+    assert np.isfinite(gain.sel(n_glacial_gauges=2)).all()
+    full = float(gain.sel(n_glacial_gauges=6).isel(gauge_draw=0))
+    if signal:  # the planted unit is selected with every gauge and its melt is credited
+        assert full > 0.15
+        assert int(ds["n_selected_gauges"].sel(n_glacial_gauges=6)[0]) >= 1
+    else:  # noise weights: whatever is selected adds nothing out of sample
+        assert abs(full) < 0.02
+
+
+def test_decoding_by_glacier_cover_credits_the_half_whose_melt_the_units_carry() -> None:
+    from hydrointerp.data.virtual import generate_region
+    from hydrointerp.data.virtual_config import VirtualRegionConfig
+    from hydrointerp.fidelity.decoding import _by_cover, controls
+    from hydrointerp.fidelity.truth import glacial_melt
+
+    region = generate_region(
+        VirtualRegionConfig(n_years=3, spinup_years=1, n_lat=8, n_lon=12, n_stations=10, seed=4)
+    )
+    g = region["glacier_fraction"].values
+    high = g == g.max()
+    assert (g > 0.01).sum() == 2  # one gauge per half
+    time = pd.DatetimeIndex(region["time"].values)
+    ok = np.ones(time.size, bool)
+    years = time.year.to_numpy()
+    rng = np.random.default_rng(3)
+    melt = glacial_melt(region, 0.01, high).values
+    ctrl = controls(region, time, 0.01, high)
+    fit = np.linalg.lstsq(np.c_[ctrl, np.ones(time.size)], melt, rcond=None)[0]
+    residual = melt - np.c_[ctrl, np.ones(time.size)] @ fit  # what the controls miss
+    sets = {
+        "selected": (residual + 0.05 * rng.standard_normal(time.size))[:, None],
+        "random_units": rng.standard_normal((time.size, 1)),
+    }
+    ds = _by_cover(region, time, ok, years, sets)
+    gain = ds["delta_r2_cover"].mean("year")
+    assert float(ds["cover_glacier_fraction"].sel(cover="high")) == pytest.approx(g.max())
+    # the controls explain most of the melt; the planted residual is credited on its half
+    credited = float(gain.sel(cover="high", cover_unit_set="selected"))
+    assert credited > 0.05
+    assert credited > 5 * abs(float(gain.sel(cover="low", cover_unit_set="selected")))
+    assert credited > 5 * abs(float(gain.sel(cover="high", cover_unit_set="random_units")))

@@ -28,11 +28,14 @@ def record_cell_states(model: CNNLSTM, window: np.ndarray) -> np.ndarray:
 
 
 def weight_glacier_correlation(
-    model: CNNLSTM, glacier_fraction: np.ndarray
+    model: CNNLSTM, glacier_fraction: np.ndarray, keep: np.ndarray | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Pearson ``(r[units], p[units])`` between each unit's head weights and glacier fraction."""
+    """Pearson ``(r[units], p[units])`` between each unit's head weights and glacier fraction
+    (``keep``: a boolean mask of the output stations that enter the correlation)."""
     w = model.head.weight.detach().cpu().numpy().T  # [units, stations]
     g = np.asarray(glacier_fraction, float)
+    if keep is not None and w.shape[1] == len(g):
+        w, g = w[:, keep], g[keep]
     if w.shape[1] != len(g):
         raise DataError(
             "the model's outputs do not match the stations' glacier fractions",

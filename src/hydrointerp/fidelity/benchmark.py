@@ -157,10 +157,11 @@ def trust(table: pd.DataFrame) -> pd.DataFrame:
 def decoding_rows(table: pd.DataFrame) -> pd.DataFrame:
     """Experiment 4's decoding per grade: ΔR² beyond the controls for each unit set, with the
     skill against random units and its flag."""
-    d = table[table["experiment"].astype(str) == "cell_states_decoding"]
+    d = table[table["experiment"].astype(str).str.startswith("cell_states_decoding")]
     cols = [
         "grade",
         "median_nse",
+        "experiment",
         "n_glacial",
         "mean_glacier_fraction_glacial",
         "method",

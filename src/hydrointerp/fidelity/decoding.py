@@ -70,10 +70,18 @@ def yearly_states(models: Sequence, frames: xr.DataArray, lookback: int) -> xr.D
     )
 
 
-def controls(region: xr.Dataset, time: pd.DatetimeIndex, threshold: float = 0.01) -> np.ndarray:
+def controls(
+    region: xr.Dataset,
+    time: pd.DatetimeIndex,
+    threshold: float = 0.01,
+    stations: np.ndarray | None = None,
+) -> np.ndarray:
     """``[T, 7]`` control predictors on ``time``: seasonal harmonics, the glacial basins'
-    temperature, its 30-day mean and positive-degree sum, and the true snowmelt."""
+    temperature, its 30-day mean and positive-degree sum, and the true snowmelt (``stations``:
+    a boolean mask choosing some of the glacial stations)."""
     glacial = (region["glacier_fraction"] > threshold).values
+    if stations is not None:
+        glacial = glacial & np.asarray(stations, bool)
     basin = region["basin_mask"].isel(station=glacial).sum("station") > 0
     chans = [str(c) for c in region["channel"].values]
     w = region["weather"].where(basin)
@@ -147,6 +155,8 @@ def decode_melt(
     base = _cv_r2(ctrl, y[ok], years)
     with_units = np.stack([_cv_r2(np.hstack([ctrl, sets[k]]), y[ok], years) for k in UNIT_SETS])
     year_index = np.unique(years)
+    cover = _by_cover(region, time, ok, years, {k: sets[k] for k in COVER_SETS})
+    gauges = _by_gauges(models, glacier_fraction, pooled, ctrl, y[ok], years, p_threshold, seed)
     ds = xr.Dataset(
         {
             "r2_controls": ("year", base, {"long_name": "CV R2 of the controls alone"}),
@@ -159,6 +169,7 @@ def decode_melt(
         },
         coords={"unit_set": list(UNIT_SETS), "year": year_index},
     )
+    ds = xr.merge([ds, cover, gauges])
     ds.attrs.update(
         n_selected_units=n_sel,
         n_units=int(pooled.shape[1]),
@@ -167,6 +178,111 @@ def decode_melt(
         cross_validation="leave one year out, ridge (RidgeCV)",
     )
     return ds
+
+
+#: unit sets decoded again on the melt of the low- and the high-cover half of the glacial gauges
+COVER_SETS = ("selected", "all_units", "random_units")
+#: draws of the glacial gauges kept for the selection (per number of gauges)
+GAUGE_DRAWS = 5
+
+
+def _by_cover(
+    region: xr.Dataset,
+    time: pd.DatetimeIndex,
+    ok: np.ndarray,
+    years: np.ndarray,
+    sets: dict[str, np.ndarray],
+    threshold: float = 0.01,
+) -> xr.Dataset:
+    """ΔR² of each unit set on the true melt and controls of the low- and the high-cover half
+    of the region's glacial gauges (split at the median glacier fraction): does the melt
+    signal the units carry grow with glacier cover?"""
+    g = np.asarray(region["glacier_fraction"].values, float)
+    glacial = np.flatnonzero(g > threshold)
+    year_index = np.unique(years)
+    out = np.full((2, len(sets), year_index.size), np.nan)
+    frac = np.full(2, np.nan)
+    if glacial.size >= 2:
+        order = glacial[np.argsort(g[glacial], kind="stable")]
+        halves = (order[: order.size // 2], order[order.size // 2 :])
+        for i, half in enumerate(halves):
+            mask = np.zeros(g.size, bool)
+            mask[half] = True
+            frac[i] = float(g[half].mean())
+            y = glacial_melt(region, threshold, mask).sel(time=time).values[ok]
+            ctrl = controls(region, time, threshold, mask)[ok]
+            fine = np.isfinite(y)
+            base = _cv_r2(ctrl[fine], y[fine], years[fine])
+            for j, units in enumerate(sets.values()):
+                x = np.hstack([ctrl, units])[fine]
+                out[i, j] = _cv_r2(x, y[fine], years[fine]) - base
+    return xr.Dataset(
+        {
+            "delta_r2_cover": (
+                ("cover", "cover_unit_set", "year"),
+                out,
+                {"long_name": "units' gain on the melt of the low/high-cover glacial gauges"},
+            ),
+            "cover_glacier_fraction": (
+                "cover",
+                frac,
+                {"long_name": "mean glacier fraction of the half's gauges"},
+            ),
+        },
+        coords={"cover": ["low", "high"], "cover_unit_set": list(sets), "year": year_index},
+    )
+
+
+def _by_gauges(
+    models: Sequence,
+    glacier_fraction: np.ndarray,
+    pooled: np.ndarray,
+    ctrl: np.ndarray,
+    y: np.ndarray,
+    years: np.ndarray,
+    p_threshold: float,
+    seed: int,
+    threshold: float = 0.01,
+) -> xr.Dataset:
+    """ΔR² of the published selection made with only ``n`` of the cluster's glacial gauges
+    (every non-glacial gauge kept; :data:`GAUGE_DRAWS` random draws of the ``n``): does the
+    selection improve with the number of glacial gauges it sees?"""
+    g = np.asarray(glacier_fraction, float)
+    glacial = np.flatnonzero(g > threshold)
+    counts = sorted({k for k in (1, 2, 4, 8, 16) if k < glacial.size} | {int(glacial.size)})
+    counts = [k for k in counts if k > 0]
+    rng = np.random.default_rng(seed + 17)
+    year_index = np.unique(years)
+    out = np.full((len(counts), GAUGE_DRAWS, year_index.size), np.nan)
+    n_sel = np.zeros((len(counts), GAUGE_DRAWS), int)
+    base = _cv_r2(ctrl, y, years)
+    for i, k in enumerate(counts):
+        for d in range(GAUGE_DRAWS if k < glacial.size else 1):
+            keep = g <= threshold
+            keep[rng.choice(glacial, size=k, replace=False)] = True
+            picked = np.concatenate(
+                [weight_glacier_correlation(m, g, keep)[1] < p_threshold for m in models]
+            )
+            n_sel[i, d] = int(picked.sum())
+            if picked.any():
+                out[i, d] = _cv_r2(np.hstack([ctrl, pooled[:, picked]]), y, years) - base
+            else:
+                out[i, d] = 0.0  # nothing selected: nothing added
+    return xr.Dataset(
+        {
+            "delta_r2_gauges": (
+                ("n_glacial_gauges", "gauge_draw", "year"),
+                out,
+                {"long_name": "gain of the selection made with n glacial gauges"},
+            ),
+            "n_selected_gauges": (
+                ("n_glacial_gauges", "gauge_draw"),
+                n_sel,
+                {"long_name": "units selected with n glacial gauges"},
+            ),
+        },
+        coords={"n_glacial_gauges": counts, "year": year_index},
+    )
 
 
 def decoding_from_inputs(

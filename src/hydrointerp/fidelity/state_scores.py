@@ -98,6 +98,7 @@ def score_decoding(b: Bundle) -> list[ScoreRow]:
             "1",
             True,
         )
+    rows += _condition_rows(b, ds)
     for unit_set in ("random_units", "untrained"):
         rows.append(
             reference_row(
@@ -121,4 +122,58 @@ def score_decoding(b: Bundle) -> list[ScoreRow]:
             n_boot=b.n_boot,
         )
     )
+    return rows
+
+
+def _condition_rows(b: Bundle, ds: xr.Dataset) -> list[ScoreRow]:
+    """Experiment 4 under conditions (docs/benchmark.md): the decoding on the melt of the low-
+    and the high-cover half of the glacial gauges, and the published selection made with only
+    ``n`` of the cluster's glacial gauges (mean over draws), each against random units of the
+    same count."""
+    rows: list[ScoreRow] = []
+    if "delta_r2_cover" in ds and np.isfinite(ds["delta_r2_cover"]).any():
+        ceiling = 1.0 - ds["r2_controls"]
+        for cover in ds["cover"].values:
+            d = ds["delta_r2_cover"].sel(cover=cover, drop=True)
+            frac = float(ds["cover_glacier_fraction"].sel(cover=cover))
+            name = f"cell_states_decoding[{cover} glacier cover, mean {frac:.2f}]"
+            base = {"random_units": d.sel(cover_unit_set="random_units", drop=True)}
+            for unit_set in ("selected", "all_units"):
+                rows += rows_for(
+                    b,
+                    name,
+                    unit_set,
+                    "glacier_melt",
+                    [d.sel(cover_unit_set=unit_set, drop=True)],
+                    base,
+                    ceiling,
+                    {},
+                    lambda x: x,
+                    "delta_r2",
+                    "year",
+                    True,
+                    "1",
+                    True,
+                )
+    if "delta_r2_gauges" in ds:
+        ceiling = 1.0 - ds["r2_controls"]
+        base = {"random_units": ds["delta_r2"].sel(unit_set="random_units", drop=True)}
+        for n in ds["n_glacial_gauges"].values:
+            d = ds["delta_r2_gauges"].sel(n_glacial_gauges=n, drop=True).mean("gauge_draw")
+            rows += rows_for(
+                b,
+                f"cell_states_decoding[{int(n)} glacial gauges]",
+                "selected",
+                "glacier_melt",
+                [d],
+                base,
+                ceiling,
+                {},
+                lambda x: x,
+                "delta_r2",
+                "year",
+                True,
+                "1",
+                True,
+            )
     return rows

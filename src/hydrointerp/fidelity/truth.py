@@ -172,10 +172,15 @@ def contribution_dataset(inputs: object, baseline: str = "climatology") -> xr.Da
     return ds
 
 
-def glacial_melt(region: xr.Dataset, threshold: float = 0.01) -> xr.DataArray:
+def glacial_melt(
+    region: xr.Dataset, threshold: float = 0.01, stations: np.ndarray | None = None
+) -> xr.DataArray:
     """Mean true glacier-melt component of the glacial stations (``glacier_fraction >
-    threshold``), each z-scored first, ``(time)``: the truth of Experiment 4."""
+    threshold``; ``stations``: a boolean mask choosing some of them), each z-scored first,
+    ``(time)``: the truth of Experiment 4."""
     glacial = region["glacier_fraction"] > threshold
+    if stations is not None:
+        glacial = glacial & xr.DataArray(np.asarray(stations, bool), dims="station")
     if not bool(glacial.any()):
         raise DataError(
             "no glacial station in the region",

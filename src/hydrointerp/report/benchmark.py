@@ -91,7 +91,8 @@ def _decoding(table: pd.DataFrame) -> str:
         " where its skill interval lies above 0."
     )
     return h.section(
-        "exp4", "Experiment 4: does the published procedure find glacier melt?",
+        "exp4",
+        "Experiment 4: does the published procedure find glacier melt?",
         body + _table(fb.decoding_rows(table)),
     )
 
