@@ -59,7 +59,9 @@ def test_benchmark_table_stacks_the_grades_fidelity_with_their_skill(bench) -> N
     cfg, out, _ = bench
     table = fb.read_benchmark(out)
     for g, kind in (("bulk1", "bulk"), ("fine2", "fine")):
-        own = pd.read_csv(out / "grades" / g / "fidelity.csv", keep_default_na=False, na_values=[""])
+        own = pd.read_csv(
+            out / "grades" / g / "fidelity.csv", keep_default_na=False, na_values=[""]
+        )
         rows = table[table["grade"] == g]
         assert len(rows) == len(own)
         np.testing.assert_array_equal(rows["skill"].to_numpy(), own["skill"].to_numpy())
