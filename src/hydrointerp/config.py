@@ -319,6 +319,9 @@ class Grade(_Strict):
     region: dict[str, Any] = Field(
         default_factory=dict, description="VirtualRegionConfig fields replacing data.region's"
     )
+    experiments: list[str] | None = Field(
+        None, description="a subset of experiments.run for this grade (default: all of them)"
+    )
 
 
 class BenchmarkSection(_Strict):
@@ -406,6 +409,12 @@ def _check_owned(cfg: RunConfig, source: str) -> None:
                 )
             merged = {**cfg.data.region, **grade.region}
             checks.append((f"benchmark.grades.{i}.region", VirtualRegionConfig, merged))
+        extra = [n for n in grade.experiments or [] if n not in cfg.experiments.run]
+        if extra:
+            raise ConfigError(
+                f"invalid config {source}: 'benchmark.grades.{i}.experiments' names"
+                f" {extra[0]!r}, which is not in experiments.run ({cfg.experiments.run})"
+            )
     for path, owner, values in checks:
         try:
             owner.model_validate(values)

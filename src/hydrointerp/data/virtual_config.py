@@ -95,11 +95,14 @@ class VirtualRegionConfig(BaseModel):
     pluvial_max_elev_m: float = Field(300.0, description="coastal basins below are pluvial")
     nival_min_elev_m: float = Field(1000.0, description="interior basins above are nival")
     max_basin_cells: int = Field(30, ge=1, description="largest basin offered as a station")
+    min_basin_cells: int = Field(1, ge=1, description="smallest basin offered as a station")
 
     @model_validator(mode="after")
     def _check(self) -> VirtualRegionConfig:
         if self.t_rain_c <= self.t_snow_c:
             raise ValueError("t_rain_c must exceed t_snow_c")
+        if self.min_basin_cells > self.max_basin_cells:
+            raise ValueError("min_basin_cells must not exceed max_basin_cells")
         if self.glacier_elev_full_m <= self.glacier_elev_min_m:
             raise ValueError("glacier_elev_full_m must exceed glacier_elev_min_m")
         return self

@@ -212,12 +212,13 @@ def choose_stations(
     """Pick ``cfg.n_stations`` outlets, balanced over the four regimes.
 
     Glacial basins are spread evenly over the range of glacier fraction; the others are drawn
-    at random among basins of at most ``cfg.max_basin_cells`` cells.
+    at random among basins of ``cfg.min_basin_cells`` to ``cfg.max_basin_cells`` cells.
     """
     masks = upstream_masks(drainage(terrain), terrain.elevation.shape)
     attrs = _basin_attributes(terrain, masks)
     regime = classify(attrs, cfg)
-    ok = (attrs["cells"] > 0) & (attrs["cells"] <= cfg.max_basin_cells)
+    cells = attrs["cells"]
+    ok = (cells >= max(1, cfg.min_basin_cells)) & (cells <= cfg.max_basin_cells)
     chosen: list[int] = []
     counts = {r: int((ok & (regime == r)).sum()) for r in REGIMES}
     for r, k in _quotas(counts, cfg.n_stations).items():

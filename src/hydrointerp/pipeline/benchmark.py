@@ -53,6 +53,12 @@ def grade_config(cfg: RunConfig, grade: Grade) -> RunConfig:
     ens["members"], ens["seeds"] = members, seeds
     ens["fine_tune"]["enabled"] = grade.ensemble == "fine"
     values["experiments"]["ensemble"] = grade.ensemble
+    if grade.experiments is not None:
+        values["experiments"]["run"] = list(grade.experiments)
+        fid = values["fidelity"]
+        for key in ("cascade", "control_experiments", "method_experiments"):
+            if fid.get(key) is not None:
+                fid[key] = [n for n in fid[key] if n in grade.experiments]
     if grade.region:
         values["data"]["region"] = {**values["data"]["region"], **grade.region}
     values["report"]["title"] = f"{cfg.report.title or cfg.name}: grade {grade.name}"
