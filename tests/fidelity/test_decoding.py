@@ -157,3 +157,32 @@ def test_decoding_by_glacier_cover_credits_the_half_whose_melt_the_units_carry()
     assert credited > 0.05
     assert credited > 5 * abs(float(gain.sel(cover="low", cover_unit_set="selected")))
     assert credited > 5 * abs(float(gain.sel(cover="high", cover_unit_set="random_units")))
+
+
+def test_condition_rows_score_each_cover_half_and_gauge_count() -> None:
+    ds = _decoding(0.0)
+    years = ds["year"].values
+    rng = np.random.default_rng(4)
+    cover = np.zeros((2, 3, years.size))
+    cover[1, 0] = 0.2 + 0.01 * rng.standard_normal(years.size)  # high cover: selection works
+    cover[:, 2] = 0.01 * rng.standard_normal((2, years.size))
+    gauges = np.full((3, 5, years.size), np.nan)
+    gauges[0] = 0.01 * rng.standard_normal((5, years.size))  # 1 gauge: nothing
+    gauges[1] = 0.01 * rng.standard_normal((5, years.size))
+    gauges[2, 0] = 0.2 + 0.01 * rng.standard_normal(years.size)  # all 6 gauges, one draw
+    ds = ds.assign(
+        delta_r2_cover=(("cover", "cover_unit_set", "year"), cover),
+        cover_glacier_fraction=("cover", [0.05, 0.5]),
+        delta_r2_gauges=(("n_glacial_gauges", "gauge_draw", "year"), gauges),
+    ).assign_coords(
+        cover=["low", "high"],
+        cover_unit_set=["selected", "all_units", "random_units"],
+        n_glacial_gauges=[1, 3, 6],
+    )
+    b = Bundle("decoding", {"perturbation": ds}, None, n_boot=300)
+    rows = {(r.experiment, r.method): r for r in score_decoding(b)}
+    high = rows["cell_states_decoding[high glacier cover, mean 0.50]", "selected"]
+    low = rows["cell_states_decoding[low glacier cover, mean 0.05]", "selected"]
+    assert high.skill_low > 0 and not low.skill_low > 0
+    assert rows["cell_states_decoding[6 glacial gauges]", "selected"].skill_low > 0
+    assert not rows["cell_states_decoding[1 glacial gauges]", "selected"].skill_low > 0
