@@ -322,6 +322,9 @@ class Grade(_Strict):
     experiments: list[str] | None = Field(
         None, description="a subset of experiments.run for this grade (default: all of them)"
     )
+    methods: list[str] | None = Field(
+        None, description="fidelity.methods for this grade (default: the config's)"
+    )
 
 
 class BenchmarkSection(_Strict):
@@ -409,6 +412,12 @@ def _check_owned(cfg: RunConfig, source: str) -> None:
                 )
             merged = {**cfg.data.region, **grade.region}
             checks.append((f"benchmark.grades.{i}.region", VirtualRegionConfig, merged))
+        unknown = [m for m in grade.methods or [] if m not in METHODS]
+        if unknown:
+            raise ConfigError(
+                f"invalid config {source}: unknown attribution method {unknown[0]!r} in"
+                f" 'benchmark.grades.{i}.methods'; known: " + ", ".join(METHODS)
+            )
         extra = [n for n in grade.experiments or [] if n not in cfg.experiments.run]
         if extra:
             raise ConfigError(

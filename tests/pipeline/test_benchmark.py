@@ -103,6 +103,27 @@ def test_grade_errors_name_the_grade(tiny_config) -> None:
     values["benchmark"]["grades"][0]["region"] = {"glacier_max_fraction": 2.0}
     with pytest.raises(ConfigError, match=r"benchmark\.grades\.0\.region"):
         parse_config(values, "test")
+    values = _values(tiny_config)
+    values["benchmark"]["grades"][1]["methods"] = ["saliency", "salency"]
+    with pytest.raises(ConfigError, match=r"'salency' in 'benchmark\.grades\.1\.methods'"):
+        parse_config(values, "test")
+    values = _values(tiny_config)
+    values["benchmark"]["grades"][1]["experiments"] = ["daily"]
+    with pytest.raises(ConfigError, match=r"'daily', which is not in experiments\.run"):
+        parse_config(values, "test")
+
+
+def test_a_grade_may_run_fewer_experiments_and_methods(tiny_config) -> None:
+    values = _values(tiny_config)
+    values["experiments"]["run"] = ["heat_map", "cell_states"]
+    values["benchmark"]["grades"][1].update(experiments=["cell_states"], methods=[])
+    cfg = parse_config(values, "test")
+    sub = grade_config(cfg, cfg.benchmark.grades[1])
+    assert sub.experiments.run == ["cell_states"] and sub.fidelity.methods == []
+    assert sub.fidelity.cascade == [] and sub.fidelity.method_experiments == []
+    full = grade_config(cfg, cfg.benchmark.grades[0])
+    assert full.experiments.run == ["heat_map", "cell_states"]
+    assert full.fidelity.methods == ["saliency"]
 
 
 # ------------------------------------------------------------------------------ findings

@@ -53,6 +53,8 @@ def grade_config(cfg: RunConfig, grade: Grade) -> RunConfig:
     ens["members"], ens["seeds"] = members, seeds
     ens["fine_tune"]["enabled"] = grade.ensemble == "fine"
     values["experiments"]["ensemble"] = grade.ensemble
+    if grade.methods is not None:
+        values["fidelity"]["methods"] = list(grade.methods)
     if grade.experiments is not None:
         values["experiments"]["run"] = list(grade.experiments)
         fid = values["fidelity"]
