@@ -8,14 +8,13 @@ from typing import Annotated
 import typer
 
 from hydrointerp.cli.app import app
+from hydrointerp.config import BUILTIN
 from hydrointerp.pipeline import run_study
 
 #: the options of the study verbs (``run``, ``train``), described once
 RunConfigArg = Annotated[
     str,
-    typer.Argument(
-        help="A run config YAML, or a built-in name: demo, reproduce-mini, tiny, fidelity."
-    ),
+    typer.Argument(help="A run config YAML, or a built-in name: " + ", ".join(BUILTIN) + "."),
 ]
 RunDir = Annotated[Path | None, typer.Option("--out", help="Run directory (default runs/NAME).")]
 SharedDir = Annotated[
