@@ -118,8 +118,11 @@ def test_selection_by_number_of_glacial_gauges(signal) -> None:
     assert np.isfinite(gain.sel(n_glacial_gauges=6)).sum() == 1
     assert np.isfinite(gain.sel(n_glacial_gauges=2)).all()
     full = float(gain.sel(n_glacial_gauges=6).isel(gauge_draw=0))
+    rand = ds["delta_r2_gauges_random"].mean("year")
+    np.testing.assert_array_equal(np.isfinite(rand), np.isfinite(gain))
     if signal:  # the planted unit is selected with every gauge and its melt is credited
         assert full > 0.15
+        assert full > float(rand.sel(n_glacial_gauges=6).isel(gauge_draw=0)) + 0.1
         assert int(ds["n_selected_gauges"].sel(n_glacial_gauges=6)[0]) >= 1
     else:  # noise weights: whatever is selected adds nothing out of sample
         assert abs(full) < 0.02
@@ -172,8 +175,13 @@ def test_condition_rows_score_each_cover_half_and_gauge_count() -> None:
     gauges[2, 0] = 0.2 + 0.01 * rng.standard_normal(years.size)  # all 6 gauges, one draw
     ds = ds.assign(
         delta_r2_cover=(("cover", "cover_unit_set", "year"), cover),
+        r2_controls_cover=(("cover", "year"), np.full((2, years.size), 0.5)),
         cover_glacier_fraction=("cover", [0.05, 0.5]),
         delta_r2_gauges=(("n_glacial_gauges", "gauge_draw", "year"), gauges),
+        delta_r2_gauges_random=(
+            ("n_glacial_gauges", "gauge_draw", "year"),
+            np.where(np.isfinite(gauges), 0.01 * rng.standard_normal(gauges.shape), np.nan),
+        ),
     ).assign_coords(
         cover=["low", "high"],
         cover_unit_set=["selected", "all_units", "random_units"],
@@ -184,5 +192,6 @@ def test_condition_rows_score_each_cover_half_and_gauge_count() -> None:
     high = rows["cell_states_decoding[high glacier cover, mean 0.50]", "selected"]
     low = rows["cell_states_decoding[low glacier cover, mean 0.05]", "selected"]
     assert high.skill_low > 0 and not low.skill_low > 0
+    assert high.ceiling == pytest.approx(0.5)  # what the controls leave on the half's melt
     assert rows["cell_states_decoding[6 glacial gauges]", "selected"].skill_low > 0
     assert not rows["cell_states_decoding[1 glacial gauges]", "selected"].skill_low > 0

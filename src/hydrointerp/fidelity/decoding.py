@@ -201,6 +201,7 @@ def _by_cover(
     glacial = np.flatnonzero(g > threshold)
     year_index = np.unique(years)
     out = np.full((2, len(sets), year_index.size), np.nan)
+    r2_base = np.full((2, year_index.size), np.nan)
     frac = np.full(2, np.nan)
     if glacial.size >= 2:
         order = glacial[np.argsort(g[glacial], kind="stable")]
@@ -213,6 +214,7 @@ def _by_cover(
             ctrl = controls(region, time, threshold, mask)[ok]
             fine = np.isfinite(y)
             base = _cv_r2(ctrl[fine], y[fine], years[fine])
+            r2_base[i] = base
             for j, units in enumerate(sets.values()):
                 x = np.hstack([ctrl, units])[fine]
                 out[i, j] = _cv_r2(x, y[fine], years[fine]) - base
@@ -222,6 +224,11 @@ def _by_cover(
                 ("cover", "cover_unit_set", "year"),
                 out,
                 {"long_name": "units' gain on the melt of the low/high-cover glacial gauges"},
+            ),
+            "r2_controls_cover": (
+                ("cover", "year"),
+                r2_base,
+                {"long_name": "CV R2 of the controls on the half's melt"},
             ),
             "cover_glacier_fraction": (
                 "cover",
@@ -254,6 +261,7 @@ def _by_gauges(
     rng = np.random.default_rng(seed + 17)
     year_index = np.unique(years)
     out = np.full((len(counts), GAUGE_DRAWS, year_index.size), np.nan)
+    rand = np.full_like(out, np.nan)
     n_sel = np.zeros((len(counts), GAUGE_DRAWS), int)
     base = _cv_r2(ctrl, y, years)
     for i, k in enumerate(counts):
@@ -266,14 +274,21 @@ def _by_gauges(
             n_sel[i, d] = int(picked.sum())
             if picked.any():
                 out[i, d] = _cv_r2(np.hstack([ctrl, pooled[:, picked]]), y, years) - base
+                other = rng.choice(pooled.shape[1], size=n_sel[i, d], replace=False)
+                rand[i, d] = _cv_r2(np.hstack([ctrl, pooled[:, other]]), y, years) - base
             else:
-                out[i, d] = 0.0  # nothing selected: nothing added
+                out[i, d] = rand[i, d] = 0.0  # nothing selected: nothing added
     return xr.Dataset(
         {
             "delta_r2_gauges": (
                 ("n_glacial_gauges", "gauge_draw", "year"),
                 out,
                 {"long_name": "gain of the selection made with n glacial gauges"},
+            ),
+            "delta_r2_gauges_random": (
+                ("n_glacial_gauges", "gauge_draw", "year"),
+                rand,
+                {"long_name": "gain of random units of the same count as each selection"},
             ),
             "n_selected_gauges": (
                 ("n_glacial_gauges", "gauge_draw"),

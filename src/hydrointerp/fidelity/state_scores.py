@@ -132,9 +132,9 @@ def _condition_rows(b: Bundle, ds: xr.Dataset) -> list[ScoreRow]:
     same count."""
     rows: list[ScoreRow] = []
     if "delta_r2_cover" in ds and np.isfinite(ds["delta_r2_cover"]).any():
-        ceiling = 1.0 - ds["r2_controls"]
         for cover in ds["cover"].values:
             d = ds["delta_r2_cover"].sel(cover=cover, drop=True)
+            ceiling = 1.0 - ds["r2_controls_cover"].sel(cover=cover, drop=True)
             frac = float(ds["cover_glacier_fraction"].sel(cover=cover))
             name = f"cell_states_decoding[{cover} glacier cover, mean {frac:.2f}]"
             base = {"random_units": d.sel(cover_unit_set="random_units", drop=True)}
@@ -157,9 +157,10 @@ def _condition_rows(b: Bundle, ds: xr.Dataset) -> list[ScoreRow]:
                 )
     if "delta_r2_gauges" in ds:
         ceiling = 1.0 - ds["r2_controls"]
-        base = {"random_units": ds["delta_r2"].sel(unit_set="random_units", drop=True)}
         for n in ds["n_glacial_gauges"].values:
             d = ds["delta_r2_gauges"].sel(n_glacial_gauges=n, drop=True).mean("gauge_draw")
+            r = ds["delta_r2_gauges_random"].sel(n_glacial_gauges=n, drop=True)
+            base = {"random_units": r.mean("gauge_draw")}
             rows += rows_for(
                 b,
                 f"cell_states_decoding[{int(n)} glacial gauges]",
