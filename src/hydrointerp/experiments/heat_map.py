@@ -38,7 +38,7 @@ from hydrointerp.experiments.map_experiment import MAP_CONTROLS, MapExperiment
 from hydrointerp.experiments.masks import MaskSet
 from hydrointerp.experiments.method_maps import attribution_maps
 from hydrointerp.experiments.metrics_spatial import halfmax_area, ks_in_far, zscore_map
-from hydrointerp.experiments.perturbation import Perturbation, draw_pass
+from hydrointerp.experiments.perturbation import Perturbation, day_keys, pass_masks
 from hydrointerp.fidelity.bundle import Bundle
 from hydrointerp.fidelity.map_scores import score_heat_map
 from hydrointerp.plots.heat_map import plot_cluster_heat_maps
@@ -70,9 +70,9 @@ def make_heat(
     settings
         Perturbation and convergence settings.
     """
-    rng = np.random.default_rng(settings.seed)
     shape = tuple(engine.frames.shape[1:3])
     n_groups = 1 if settings.mask_mode == "shared" else len(targets)
+    keys = day_keys(getattr(engine, "start", None), targets)
     total = torch.zeros(0)
     prev = None
     used = 0
@@ -82,7 +82,7 @@ def make_heat(
         disable=not progress,
     )
     while used < settings.iters_total:
-        masks = draw_pass(rng, settings, n_groups, shape)
+        masks = pass_masks(settings, used // settings.iters_one_pass, keys, shape)
         part = engine.weighted_response(targets, masks, settings.channels, "time", bar)
         total = part if used == 0 else total + part
         used += settings.iters_one_pass
@@ -192,14 +192,9 @@ def run_masks(ds: xr.Dataset) -> MaskSet | None:
     used = int(ds.attrs.get("masks_per_day", 0))
     if s.mask_mode != "shared" or used < 1:
         return None
-    rng = np.random.default_rng(s.seed)
     shape = (ds.sizes["lat"], ds.sizes["lon"])
-    parts = [draw_pass(rng, s, 1, shape) for _ in range(-(-used // s.iters_one_pass))]
-    return MaskSet(
-        np.concatenate([p.centres for p in parts], axis=1),
-        np.concatenate([p.signs for p in parts], axis=1),
-        np.concatenate([p.weights for p in parts], axis=1),
-    )
+    parts = [pass_masks(s, p, (), shape) for p in range(-(-used // s.iters_one_pass))]
+    return MaskSet.joined(parts, axis=1)
 
 
 def _score(b: Bundle) -> list:
