@@ -1,15 +1,12 @@
-"""A target day's masks come from its own stream: they and its maps do not depend on which
-other days are computed with it (the day blocks of a distributed run)."""
+"""A target day's masks come from its own stream: they do not depend on which other days are
+drawn with it (the day blocks of a distributed run; the maps: test_sweep_tasks.py)."""
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 import pytest
-import torch
 
-from hydrointerp.experiments.daily_sweep import make_daily_heat
-from hydrointerp.experiments.engine import PerturbationEngine
 from hydrointerp.experiments.perturbation import Perturbation, day_keys, pass_masks
 
 PER_DAY = Perturbation(iters_one_pass=2, iters_total=6, tol=0.05, mask_mode="per_day", seed=3)
@@ -43,14 +40,3 @@ def test_shared_masks_are_one_stream_per_pass() -> None:
 def test_negative_seed_is_refused() -> None:
     with pytest.raises(ValueError, match="seed"):
         Perturbation(seed=-1)
-
-
-def test_daily_maps_of_a_day_do_not_depend_on_its_block(coastal_model, mini_frames) -> None:
-    eng = PerturbationEngine(coastal_model, mini_frames, 365, start=START)
-    targets = np.array([400, 402, 405, 410])
-    full, used = make_daily_heat(eng, targets, PER_DAY, progress=False)
-    assert used.min() >= 2 * PER_DAY.iters_one_pass and float(full.abs().max()) > 0
-    for block in ([0], [1, 3], [2, 3]):
-        part, used_part = make_daily_heat(eng, targets[block], PER_DAY, progress=False)
-        assert torch.equal(part, full[block])
-        np.testing.assert_array_equal(used_part, used[block])

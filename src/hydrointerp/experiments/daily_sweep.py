@@ -10,15 +10,15 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import torch
 import xarray as xr
 from tqdm.auto import tqdm
 
 from hydrointerp.atomic import atomic_path
-from hydrointerp.experiments.engine import PerturbationEngine
+from hydrointerp.experiments.engine import PerturbationEngine, weigh
 from hydrointerp.experiments.inputs import ExperimentInputs
-from hydrointerp.experiments.perturbation import Perturbation, day_keys, pass_masks
+from hydrointerp.experiments.perturbation import Perturbation
+from hydrointerp.experiments.sweep_tasks import SweepResponses, TaskPlan, sweep_engine
 
 #: version of the mask streams in a sweep's checkpoint key (a checkpoint of older streams is
 #: not resumed)
@@ -32,6 +32,7 @@ def make_daily_heat(
     progress: bool = True,
     desc: str = "daily maps",
     checkpoint: Path | None = None,
+    plan: TaskPlan | None = None,
 ) -> tuple[torch.Tensor, np.ndarray]:
     """Daily sensitivity maps ``[T, S, H, W]`` (member mean) with per-day convergence.
 
@@ -41,7 +42,9 @@ def make_daily_heat(
 
     Pass ``p`` of a day draws its masks from that day's own stream
     (:func:`~hydrointerp.experiments.perturbation.pass_masks`), so a day's maps do not depend on
-    the other days of ``targets``.
+    the other days of ``targets``. ``plan`` splits each pass over the open days into member x
+    day-block tasks (:mod:`hydrointerp.experiments.sweep_tasks`; None: one task in this
+    process); the result is the same for every plan.
 
     With ``checkpoint``, the sweep's state (sums, masks used, open days and passes done; the
     running means follow as sums / masks) is saved atomically after every pass, and a sweep
@@ -59,12 +62,12 @@ def make_daily_heat(
     state = _load_sweep(checkpoint, key) or _new_sweep(n_t, engine.n_stations, shape)
     total, prev, used, active = (state[k] for k in ("total", "prev", "used", "active"))
     passes = int(state["passes"])
-    keys = day_keys(getattr(engine, "start", None), targets)
+    sweep = SweepResponses(engine, targets, plan)
     bar = tqdm(total=n_t, initial=n_t - len(active), desc=desc, disable=not progress)
     while len(active):
-        masks = pass_masks(settings, passes, keys[active], shape)
+        dy = sweep(settings, passes, active)
+        part = weigh(dy, sweep.masks(settings, passes, active), "member")
         passes += 1
-        part = engine.weighted_response(targets[active], masks, settings.channels, reduce="member")
         total[active] += part.float()
         used[active] += settings.iters_one_pass
         cur = (
@@ -130,18 +133,12 @@ def daily_maps(
     desc: str = "daily maps",
 ) -> tuple[xr.DataArray, xr.DataArray]:
     """Labelled daily maps ``(time, station, lat, lon)`` and modelled flow ``(time, station)``."""
-    engine = PerturbationEngine(
-        inputs.predictor,
-        inputs.frames_array(),
-        inputs.lookback,
-        start=pd.Timestamp(inputs.frames["time"].values[0]),
-        reference=reference,
-    )
+    engine = sweep_engine(inputs, reference)
     targets = inputs.target_indices()
     checkpoint = None
     if inputs.checkpoint_dir is not None:
         checkpoint = Path(inputs.checkpoint_dir) / f"{desc.replace(' ', '_')}.pt"
-    maps, used = make_daily_heat(engine, targets, heat, progress, desc, checkpoint)
+    maps, used = make_daily_heat(engine, targets, heat, progress, desc, checkpoint, inputs.tasks)
     coords = {"time": inputs.target_times, "station": inputs.stations["station"].values}
     da = xr.DataArray(
         maps.numpy(),
