@@ -96,6 +96,9 @@ def test_block_size_follows_the_memory_budget(inputs) -> None:  # noqa: ANN001
     days, members = plan_blocks(TaskPlan(memory_mb=tight_mb), eng, s, 365)
     assert members == 2 and 23 <= days <= 40
     assert task_bytes(days, members, eng, s) <= tight_mb * 2**20
+    # two workers: one member per task before any day block is cut
+    assert plan_blocks(TaskPlan(memory_mb=1e6, min_tasks=2), eng, s, 365) == (365, 1)
+    assert plan_blocks(TaskPlan(memory_mb=1e6, min_tasks=6), eng, s, 365) == (122, 1)
     with pytest.raises(ConfigError, match="task_memory_mb"):
         plan_blocks(TaskPlan(memory_mb=10), eng, s, 365)
 

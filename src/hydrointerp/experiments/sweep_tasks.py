@@ -28,7 +28,9 @@ worker keeps the last inputs it built, so the passes of one sweep load them once
 
 from __future__ import annotations
 
+import os
 import resource
+import socket
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -47,8 +49,8 @@ from hydrointerp.experiments.perturbation import Perturbation, day_keys, pass_ma
 #: running one task, the Python/torch process itself included
 DEFAULT_TASK_MEMORY_MB = 2048.0
 #: resident memory of a worker process before its first task (Python, torch, numpy, xarray,
-#: hydrointerp imported; measured 380-420 MiB on Linux x86-64, torch 2.13 CPU)
-PROCESS_MB = 450.0
+#: hydrointerp imported; a Dask worker measured 514 MiB on Linux x86-64, torch 2.13 CPU)
+PROCESS_MB = 550.0
 
 MapFn = Callable[[Callable[[Any], Any], Sequence[Any]], list]
 
@@ -86,6 +88,9 @@ class TaskPlan:
         Per-task memory budget (MiB) that sets the block size (:func:`plan_blocks`).
     block_days, members_per_task
         Fixed block size and member group (tests, benchmarks); None: from the budget.
+    min_tasks
+        Tasks per pass to aim for (the number of workers): blocks that fit the budget are cut
+        further, members first (no repeated work), then days, until there are this many.
     """
 
     map: MapFn = serial_map
@@ -93,6 +98,7 @@ class TaskPlan:
     memory_mb: float = DEFAULT_TASK_MEMORY_MB
     block_days: int | None = None
     members_per_task: int | None = None
+    min_tasks: int = 1
     #: filled by the sweeps: one record per round (tasks, block size, peak memory per task)
     log: list[dict[str, Any]] = field(default_factory=list, compare=False)
 
@@ -148,9 +154,13 @@ def task_bytes(
 def plan_blocks(
     plan: TaskPlan, engine: PerturbationEngine, settings: Perturbation, n_days: int
 ) -> tuple[int, int]:
-    """``(block_days, members_per_task)`` for ``n_days`` open days: the plan's fixed sizes,
-    else the largest blocks of all members that fit the budget (members are split only when
-    even ``min(n_days, 32)`` days of all of them would not fit)."""
+    """``(block_days, members_per_task)`` for ``n_days`` open days.
+
+    The plan's fixed sizes where given; else the largest blocks of all members that fit the
+    budget (members are split only when even ``min(n_days, 32)`` days of all of them would not
+    fit), then cut further until there are ``plan.min_tasks`` tasks: members first (one member
+    per task repeats no work), then days (each block re-encodes its look-back window).
+    """
     n_members = engine.n_members
     members = min(plan.members_per_task or n_members, n_members)
     if plan.block_days is not None:
@@ -168,7 +178,12 @@ def plan_blocks(
             f"experiments.task_memory_mb={plan.memory_mb:g} is too small: one target day of one"
             f" member needs about {need:.0f} MiB"
         )
-    return days, members
+
+    groups = -(-n_members // members)
+    if -(-n_days // days) * groups < plan.min_tasks and plan.members_per_task is None:
+        members, groups = 1, n_members
+    blocks = -(-plan.min_tasks // groups)
+    return min(days, -(-n_days // blocks)), members
 
 
 # ------------------------------------------------------------------------- tasks
@@ -201,7 +216,8 @@ def peak_rss_mb() -> float:
 
 
 def block_responses(job: BlockJob, engine: PerturbationEngine | None = None) -> dict[str, Any]:
-    """Run one task: ``{"dy": [days, members, masks, stations] float32, "rss_mb": peak}``.
+    """Run one task: ``{"dy": [days, members, masks, stations] float32, "rss_mb": the
+    process's peak memory (MiB), "worker": its host and process id}``.
 
     ``engine``: the driver's own (in-process tasks); else built from ``job.source``.
     """
@@ -215,7 +231,11 @@ def block_responses(job: BlockJob, engine: PerturbationEngine | None = None) -> 
     shape = tuple(engine.frames.shape[1:3])
     masks = pass_masks(job.settings, job.pass_index, keys, shape)
     dy = sub.day_responses(targets, masks, job.settings.channels)
-    return {"dy": dy.numpy(), "rss_mb": peak_rss_mb()}
+    return {
+        "dy": dy.numpy(),
+        "rss_mb": peak_rss_mb(),
+        "worker": f"{socket.gethostname()}:{os.getpid()}",
+    }
 
 
 @dataclass(frozen=True)
@@ -226,6 +246,14 @@ class _Local:
 
     def __call__(self, job: BlockJob) -> dict[str, Any]:
         return block_responses(job, self.engine)
+
+
+def _per_worker(results: list[dict[str, Any]]) -> dict[str, float]:
+    """Peak memory (MiB) of each worker process that ran some of ``results``."""
+    out: dict[str, float] = {}
+    for r in results:
+        out[r["worker"]] = max(out.get(r["worker"], 0.0), float(r["rss_mb"]))
+    return out
 
 
 # ------------------------------------------------------------------------- driver
@@ -287,6 +315,7 @@ class SweepResponses:
                 "block_days": block,
                 "members_per_task": group,
                 "peak_rss_mb": max(float(r["rss_mb"]) for r in results),
+                "worker_rss_mb": _per_worker(results),
                 "budget_mb": None if self.plan.block_days else self.plan.memory_mb,
             }
         )

@@ -167,7 +167,8 @@ def task_plan(task: ExperimentTask, tasks: Any) -> TaskPlan:
         else None
     )
     mapper = tasks.map if distributed else serial_map
-    return TaskPlan(mapper, source, cfg.task_memory_mb, cfg.task_block_days)
+    workers = tasks.n_workers if distributed else 1
+    return TaskPlan(mapper, source, cfg.task_memory_mb, cfg.task_block_days, min_tasks=workers)
 
 
 def run_experiment_task(task: ExperimentTask, tasks: Any = None) -> dict[str, Any]:
@@ -221,6 +222,10 @@ def _task_summary(plan: TaskPlan) -> dict[str, Any]:
         "block_days": max(r["block_days"] for r in log),
         "members_per_task": max(r["members_per_task"] for r in log),
         "peak_rss_mb": max(r["peak_rss_mb"] for r in log),
+        "worker_rss_mb": {
+            w: max(r["worker_rss_mb"].get(w, 0.0) for r in log)
+            for w in sorted({w for r in log for w in r["worker_rss_mb"]})
+        },
         "budget_mb": plan.memory_mb,
     }
 
