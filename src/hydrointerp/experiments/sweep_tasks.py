@@ -32,6 +32,7 @@ import os
 import resource
 import socket
 import sys
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -301,15 +302,18 @@ class SweepResponses:
                 hi = min(n_members, lo + group)
                 jobs.append(BlockJob(source, settings, pass_index, chosen, (lo, hi)))
                 where.append((slice(a, a + len(chosen)), slice(lo, hi)))
+        began = time.perf_counter()
         if source is None:  # the driver's own engine: in this process
             results = serial_map(_Local(self.engine), jobs)
         else:
             results = self.plan.map(block_responses, jobs)
+        seconds = time.perf_counter() - began
         for (rows, members), res in zip(where, results, strict=True):
             out[rows, members] = torch.from_numpy(np.asarray(res["dy"]))
         self.plan.log.append(
             {
                 "pass": pass_index,
+                "seconds": seconds,
                 "days": len(days),
                 "tasks": len(jobs),
                 "block_days": block,

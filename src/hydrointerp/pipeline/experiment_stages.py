@@ -218,6 +218,7 @@ def _task_summary(plan: TaskPlan) -> dict[str, Any]:
     log = plan.log
     return {
         "rounds": len(log),
+        "task_seconds": round(sum(r["seconds"] for r in log), 3),
         "tasks": sum(r["tasks"] for r in log),
         "block_days": max(r["block_days"] for r in log),
         "members_per_task": max(r["members_per_task"] for r in log),
