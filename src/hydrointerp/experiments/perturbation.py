@@ -82,8 +82,9 @@ def draw_pass(rng: np.random.Generator, s: Perturbation, n_groups: int, shape: t
     return MaskSet(masks.centres, masks.signs * np.float32(s.amplitude), masks.weights)
 
 
-#: spawn-key tags of the shared-mask stream and of the per-day streams
-SHARED_STREAM, DAY_STREAM = 0, 1
+#: spawn-key tags of the shared-mask stream, the per-day mask streams and the per-day seeds of
+#: the stochastic attribution methods
+SHARED_STREAM, DAY_STREAM, METHOD_STREAM = 0, 1, 2
 
 
 def day_keys(start: pd.Timestamp | None, targets: Sequence[int] | np.ndarray) -> np.ndarray:
@@ -91,6 +92,14 @@ def day_keys(start: pd.Timestamp | None, targets: Sequence[int] | np.ndarray) ->
     of ``frames[0]`` is known (``start``), else its index in the frames."""
     idx = np.asarray(targets, dtype=np.int64)
     return idx + (pd.Timestamp(start).toordinal() if start is not None else 0)
+
+
+def day_seed(seed: int, key: int) -> int:
+    """A torch seed of its own for the target day ``key`` (:func:`day_keys`): the noise of a
+    stochastic attribution method (SmoothGrad, GradientSHAP) on a day never depends on which
+    other days are computed with it."""
+    ss = np.random.SeedSequence(int(seed), spawn_key=(METHOD_STREAM, int(key)))
+    return int(ss.generate_state(1, dtype=np.uint64)[0] >> np.uint64(1))
 
 
 def pass_masks(

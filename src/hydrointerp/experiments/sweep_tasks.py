@@ -188,15 +188,24 @@ def plan_blocks(
 
 
 # ------------------------------------------------------------------------- tasks
-_CACHE: dict[str, Any] = {}
+_CACHE: dict[str, dict[str, Any]] = {}
+
+
+def inputs_of(source: InputsSource) -> Any:
+    """``source``'s inputs, built once per worker process (the last source's kept)."""
+    if source.key not in _CACHE:
+        _CACHE.clear()
+        _CACHE[source.key] = {"inputs": source.load()}
+    return _CACHE[source.key]["inputs"]
 
 
 def _engine_of(source: InputsSource) -> PerturbationEngine:
-    """The engine over ``source``'s inputs, built once per worker process (the last one kept)."""
-    if source.key not in _CACHE:
-        _CACHE.clear()
-        _CACHE[source.key] = sweep_engine(source.load())
-    return _CACHE[source.key]
+    """The engine over ``source``'s inputs, built once per worker process."""
+    inputs = inputs_of(source)
+    entry = _CACHE[source.key]
+    if "engine" not in entry:
+        entry["engine"] = sweep_engine(inputs)
+    return entry["engine"]
 
 
 def sweep_engine(inputs: Any, reference: bool = False) -> PerturbationEngine:
@@ -232,11 +241,12 @@ def block_responses(job: BlockJob, engine: PerturbationEngine | None = None) -> 
     shape = tuple(engine.frames.shape[1:3])
     masks = pass_masks(job.settings, job.pass_index, keys, shape)
     dy = sub.day_responses(targets, masks, job.settings.channels)
-    return {
-        "dy": dy.numpy(),
-        "rss_mb": peak_rss_mb(),
-        "worker": f"{socket.gethostname()}:{os.getpid()}",
-    }
+    return {"dy": dy.numpy(), **task_record()}
+
+
+def task_record() -> dict[str, Any]:
+    """What every task reports besides its numbers: its process's peak memory and who it is."""
+    return {"rss_mb": peak_rss_mb(), "worker": f"{socket.gethostname()}:{os.getpid()}"}
 
 
 @dataclass(frozen=True)
@@ -249,7 +259,7 @@ class _Local:
         return block_responses(job, self.engine)
 
 
-def _per_worker(results: list[dict[str, Any]]) -> dict[str, float]:
+def per_worker(results: list[dict[str, Any]]) -> dict[str, float]:
     """Peak memory (MiB) of each worker process that ran some of ``results``."""
     out: dict[str, float] = {}
     for r in results:
@@ -319,7 +329,7 @@ class SweepResponses:
                 "block_days": block,
                 "members_per_task": group,
                 "peak_rss_mb": max(float(r["rss_mb"]) for r in results),
-                "worker_rss_mb": _per_worker(results),
+                "worker_rss_mb": per_worker(results),
                 "budget_mb": None if self.plan.block_days else self.plan.memory_mb,
             }
         )
