@@ -17,10 +17,9 @@ from hydrointerp.experiments.sweep_tasks import TaskPlan, plan_blocks, sweep_eng
 from hydrointerp.models.cnn_lstm import CNNLSTM, Architecture
 from hydrointerp.models.ensemble import Ensemble
 
-#: 1-day blocks of single members, 3-day blocks of one and of both members, all days at once
+#: 1-day blocks of single members, 3-day blocks of both members, all days at once
 PLANS = {
     "1day_1member": TaskPlan(block_days=1, members_per_task=1),
-    "3days_1member": TaskPlan(block_days=3, members_per_task=1),
     "3days_2members": TaskPlan(block_days=3, members_per_task=2),
     "all_days": TaskPlan(block_days=1000, members_per_task=2),
 }
@@ -39,12 +38,12 @@ EXPERIMENTS = {
     "heat_map_saliency": HeatMap(method="saliency"),
     "daily_smoothgrad": DailyMaps(
         method="smoothgrad",
-        attribution={"n_samples": 2},
+        attribution={"n_samples": 1},
         pattern_rule="flow_threshold",
         gifs=False,
     ),
-    "channels_shared_tol": ChannelImportance(
-        perturbation=Perturbation(iters_one_pass=2, iters_total=6, tol=0.2, seed=1)
+    "channels_shared": ChannelImportance(
+        perturbation=Perturbation(iters_one_pass=2, iters_total=4, seed=1)
     ),
 }
 
