@@ -29,6 +29,7 @@ from hydrointerp.errors import ConfigError
 from hydrointerp.experiments.attribution_methods import METHODS
 from hydrointerp.experiments.base import Experiment
 from hydrointerp.experiments.catalog import experiment_class, registry
+from hydrointerp.experiments.sweep_tasks import DEFAULT_TASK_MEMORY_MB
 from hydrointerp.models.cnn_lstm import Architecture
 from hydrointerp.published import member_seed
 from hydrointerp.training.config import TrainSettings
@@ -205,7 +206,9 @@ class ExperimentsSection(_Strict):
     experiment's class (e.g. ``heat_map: {perturbation: {iters_total: 200}, target_step: 7}``).
     ``quick``: each experiment's own quick settings under the given ones. ``output_format``:
     ``netcdf`` (``experiments/<file>.nc``) or ``zarr`` (``experiments/<file>.zarr`` stores, for
-    large results; the fidelity stage and the report read them lazily).
+    large results; the fidelity stage and the report read them lazily). ``task_memory_mb``:
+    the per-task memory budget (MiB, default 2048) that sizes the member x day-block tasks of
+    the perturbation sweeps (docs/scaling.md); ``task_block_days`` fixes their block instead.
     """
 
     run: list[str] = Field(default_factory=lambda: ["heat_map", "daily", "channels"])
@@ -213,6 +216,11 @@ class ExperimentsSection(_Strict):
     ensemble: Literal["bulk", "fine"] = "fine"
     settings: dict[str, dict[str, Any]] = Field(default_factory=dict)
     output_format: Literal["netcdf", "zarr"] = "netcdf"
+    #: per-task memory budget (MiB) of the perturbation sweeps' member x day-block tasks
+    #: (hydrointerp.experiments.sweep_tasks; results do not depend on it)
+    task_memory_mb: float = Field(DEFAULT_TASK_MEMORY_MB, gt=0)
+    #: a fixed block of target days per task instead of the budget's (tests, benchmarks)
+    task_block_days: int | None = Field(None, ge=1)
 
     @field_validator("run", "settings")
     @classmethod

@@ -26,13 +26,16 @@ import torch
 from distributed import Client, LocalCluster, as_completed
 from tqdm.auto import tqdm
 
+from hydrointerp.device import bind_worker_gpu
 from hydrointerp.errors import ConfigError
 
 T = TypeVar("T")
 
 
 def _call_with_threads(fn: Callable[..., T], threads: int, args: Any) -> T:
-    """Run ``fn(args)`` with torch limited to ``threads`` intra-op threads (inside a worker)."""
+    """Run ``fn(args)`` with torch limited to ``threads`` intra-op threads (inside a worker),
+    on the worker's own GPU where there are GPUs (:func:`hydrointerp.device.bind_worker_gpu`)."""
+    bind_worker_gpu()
     before = torch.get_num_threads()
     torch.set_num_threads(threads)
     try:

@@ -17,8 +17,11 @@ class _Killed(Exception):
 class ToyEngine:
     """Responses that depend on the masks and the day, so every pass changes the running mean.
 
-    ``kill_after`` raises on that call of ``weighted_response`` (a run killed mid-sweep).
+    ``kill_after`` raises on that call of ``day_responses`` (a run killed mid-sweep).
     """
+
+    n_members = 1
+    start = None
 
     def __init__(self, kill_after: int | None = None) -> None:
         self.frames = torch.zeros(40, 4, 5, 3)
@@ -26,14 +29,18 @@ class ToyEngine:
         self.calls = 0
         self.kill_after = kill_after
 
-    def weighted_response(self, targets, masks, channels, reduce="member"):  # noqa: ANN001, ANN201
+    def for_members(self, lo: int, hi: int) -> ToyEngine:  # noqa: ARG002
+        return self
+
+    def day_responses(self, targets, masks, channels):  # noqa: ANN001, ANN201, ARG002
         self.calls += 1
         if self.kill_after is not None and self.calls > self.kill_after:
             raise _Killed
-        w = torch.from_numpy(masks.weights[0] * masks.signs[0][:, None, None]).double()
-        day = torch.as_tensor(np.asarray(targets), dtype=torch.float64)[:, None, None, None]
-        per_mask = w.sum(0)[None, None] * (1.0 + day / 10.0)
-        return per_mask.expand(len(targets), self.n_stations, 4, 5) ** 2
+        c = torch.from_numpy(masks.centres).double()  # [G, M, 2]
+        day = torch.as_tensor(np.asarray(targets), dtype=torch.float64)[:, None]
+        per_mask = torch.sin(c[..., 0] + 3 * c[..., 1] + day).abs()  # [T, M]
+        scale = torch.arange(1, self.n_stations + 1, dtype=torch.float64)
+        return (per_mask[:, None, :, None] * scale).float()  # [T, 1, M, S]
 
 
 SETTINGS = Perturbation(iters_one_pass=3, iters_total=15, tol=0.05, seed=4)

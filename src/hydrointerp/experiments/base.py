@@ -171,6 +171,12 @@ class Experiment(BaseModel):
             return self.model_copy(update={"seed": self.seed + offset})  # type: ignore[attr-defined]
         return self
 
+    def splits(self) -> bool:
+        """True when the experiment's cost is perturbation sweeps that split into member x
+        day-block tasks (:mod:`hydrointerp.experiments.sweep_tasks`): the pipeline then runs
+        it in the stage and its sweeps' tasks on the workers."""
+        return False
+
     def for_predictor(self, predictor: str) -> Experiment:
         """The settings used on ``predictor`` (``model`` or ``simulator``)."""
         return self

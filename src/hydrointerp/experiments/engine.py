@@ -19,6 +19,7 @@ through its ``predict_block``.
 
 from __future__ import annotations
 
+import copy
 import inspect
 from collections.abc import Iterator, Sequence
 
@@ -83,6 +84,8 @@ class PerturbationEngine:
         self.encode_chunk = int(encode_chunk)
         self.lstm_chunk = int(lstm_chunk)
         self.window_batch = int(window_batch)
+        #: the ensemble members this engine evaluates (None: all; see for_members)
+        self.member_range: tuple[int, int] | None = None
 
     # ------------------------------------------------------------------ prediction
     def _models(self) -> list[tuple[CNNLSTM, torch.Tensor, int]]:
@@ -91,7 +94,17 @@ class PerturbationEngine:
         nets = networks(self.predictor)
         if not nets or not all(isinstance(m, CNNLSTM) for m, _, _ in nets):
             return []
-        return [(m, torch.from_numpy(idx), i) for m, idx, i in nets]
+        lo, hi = self.member_range or (0, 1 + max(i for _, _, i in nets))
+        return [(m, torch.from_numpy(idx), i - lo) for m, idx, i in nets if lo <= i < hi]
+
+    def for_members(self, lo: int, hi: int) -> PerturbationEngine:
+        """The same engine on ensemble members ``lo .. hi - 1`` only (numbered from 0); a
+        predictor without networks has the one member ``(0, 1)``."""
+        if not 0 <= lo < hi <= self.n_members:
+            raise ConfigError(f"members {lo}..{hi - 1} not in 0..{self.n_members - 1}")
+        out = copy.copy(self)
+        out.member_range = (lo, hi) if self._models() else None
+        return out
 
     @property
     def n_members(self) -> int:
@@ -203,8 +216,15 @@ class PerturbationEngine:
         targets = np.asarray(targets, dtype=np.int64)
         y0 = self.baseline(targets) if y0 is None else y0
         if masks.shared:
+            # the networks read only the targets' windows: perturb just those days
+            lo, hi = (
+                (int(targets.min()) - self.lookback, int(targets.max()))
+                if self._models()
+                else (0, None)
+            )
             for m in _chunks(masks.n_masks, self.mask_chunk):
-                y = self.predict(self.perturbed(masks, 0, m, channels), targets)
+                x = self.perturbed(masks, 0, m, channels, lo, hi)
+                y = self.predict(x, targets - lo, offset=lo)
                 yield m, (y - y0[:, None]).abs()
             return
         if masks.weights.shape[0] != len(targets):
@@ -221,6 +241,27 @@ class PerturbationEngine:
                     slice(k * masks.n_masks + m.start, k * masks.n_masks + m.stop),
                     (y - y0[:, None, k : k + 1]).abs(),
                 )
+
+    def day_responses(
+        self, targets: Sequence[int], masks: MaskSet, channels: Sequence[int] = (0, 1, 2)
+    ) -> torch.Tensor:
+        """``|y0 - y_i|`` of every target day, member, mask and station: ``[T, R, M, S]``.
+
+        A day's numbers depend on that day and its masks only, never on the other ``targets``
+        (the day blocks of :mod:`hydrointerp.experiments.sweep_tasks` rely on it).
+        """
+        targets = np.asarray(targets, dtype=np.int64)
+        n = masks.n_masks
+        out = torch.zeros(len(targets), self.n_members, n, self.n_stations)
+        if not len(targets):
+            return out
+        for m, dy in self.responses(targets, masks, channels):
+            if masks.shared:
+                out[:, :, m] = dy.permute(2, 0, 1, 3)
+            else:
+                k = m.start // n
+                out[k, :, m.start - k * n : m.stop - k * n] = dy[:, :, 0]
+        return out
 
     def weighted_response(
         self,
@@ -243,43 +284,43 @@ class PerturbationEngine:
         if reduce not in REDUCTIONS:
             raise ConfigError(f"reduce must be one of {REDUCTIONS}, got {reduce!r}")
         targets = np.asarray(targets, dtype=np.int64)
-        h, w = self.frames.shape[1:3]
-        r, s = self.n_members, self.n_stations
-        shape = (r, s, h, w) if reduce == "time" else (len(targets), s, h, w)
-        acc = torch.zeros(shape, dtype=torch.float64)
-        n = masks.n_masks
-        for m, dy in self.responses(targets, masks, channels):
-            if masks.shared:
-                p = torch.from_numpy(masks.weights[0, m]).double()
-                sl = slice(None)
-            else:
-                k = m.start // n
-                p = torch.from_numpy(masks.weights[k, m.start - k * n : m.stop - k * n]).double()
-                sl = slice(k, k + 1)
-            _accumulate(acc, dy, p, sl, reduce)
-            if progress is not None:
-                progress.update(m.stop - m.start)  # type: ignore[attr-defined]
-        return acc
+        if not masks.shared and masks.weights.shape[0] != len(targets):
+            raise ConfigError(
+                f"per-day masks need one group per target day: {masks.weights.shape[0]} groups"
+                f" for {len(targets)} targets"
+            )
+        dy = self.day_responses(targets, masks, channels)
+        if progress is not None:
+            progress.update(masks.n_masks * (1 if masks.shared else len(targets)))  # type: ignore[attr-defined]
+        return weigh(dy, masks, reduce)
 
 
-def _accumulate(
-    acc: torch.Tensor, dy: torch.Tensor, p: torch.Tensor, sl: slice, reduce: str
-) -> None:
-    """Add ``sum_m dy[r, m, t, s] p[m, h, w]`` to ``acc`` in place (float64, no temporaries).
+def weigh(dy: torch.Tensor, masks: MaskSet, reduce: str) -> torch.Tensor:
+    """Mask-weighted responses ``sum_i dy_i p_i`` (float64) of ``dy[T, R, M, S]``
+    (:meth:`PerturbationEngine.day_responses`).
 
-    ``reduce="time"`` sums over target days into ``acc[R, S, H, W]``; ``"member"`` averages over
-    members into ``acc[sl]`` of shape ``[T, S, H, W]``.
+    ``reduce="time"``: summed over the days, members kept, ``[R, S, H, W]``; ``"member"``: the
+    member mean per day, ``[T, S, H, W]``. The sums run over whole arrays in a fixed order, so
+    the result is a function of ``dy`` and the masks alone (however ``dy`` was computed).
     """
-    n_masks = p.shape[0]
-    p_flat = p.reshape(n_masks, -1)
+    t, r, n, s = dy.shape
+    h, w = masks.weights.shape[2:]
+    p = torch.from_numpy(masks.weights).double().reshape(masks.weights.shape[0], n, h * w)
     if reduce == "time":
-        per_member = dy.double().sum(dim=2)  # [R, m, S]
-        for member, block in enumerate(per_member):
-            acc[member].view(block.shape[1], -1).addmm_(block.T, p_flat)
-        return
-    mean = dy.double().mean(dim=0).reshape(n_masks, -1)  # [m, T * S]
-    target = acc[sl]
-    target.view(mean.shape[1], -1).addmm_(mean.T, p_flat)
+        out = torch.zeros(r, s, h * w, dtype=torch.float64)
+        for member in range(r):
+            if masks.shared:
+                a = dy[:, member].double().sum(dim=0)  # [M, S]
+                out[member] = a.T.contiguous() @ p[0]
+            else:
+                a = dy[:, member].double().reshape(t * n, s)
+                out[member] = a.T.contiguous() @ p.reshape(t * n, h * w)
+        return out.reshape(r, s, h, w)
+    out = torch.zeros(t, s, h * w, dtype=torch.float64)
+    for day in range(t):
+        a = dy[day].double().mean(dim=0)  # [M, S]
+        out[day] = a.T.contiguous() @ p[0 if masks.shared else day]
+    return out.reshape(t, s, h, w)
 
 
 def _chunks(n: int, size: int) -> Iterator[slice]:

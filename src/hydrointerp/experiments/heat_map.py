@@ -25,20 +25,20 @@ import json
 from typing import Any, ClassVar
 
 import numpy as np
-import pandas as pd
 import torch
 import xarray as xr
 from pydantic import Field
 from tqdm.auto import tqdm
 
 from hydrointerp.experiments.base import Figure
-from hydrointerp.experiments.engine import PerturbationEngine
+from hydrointerp.experiments.engine import PerturbationEngine, weigh
 from hydrointerp.experiments.inputs import ExperimentInputs
 from hydrointerp.experiments.map_experiment import MAP_CONTROLS, MapExperiment
 from hydrointerp.experiments.masks import MaskSet
 from hydrointerp.experiments.method_maps import attribution_maps
 from hydrointerp.experiments.metrics_spatial import halfmax_area, ks_in_far, zscore_map
-from hydrointerp.experiments.perturbation import Perturbation, draw_pass
+from hydrointerp.experiments.perturbation import Perturbation, pass_masks
+from hydrointerp.experiments.sweep_tasks import SweepResponses, TaskPlan, sweep_engine
 from hydrointerp.fidelity.bundle import Bundle
 from hydrointerp.fidelity.map_scores import score_heat_map
 from hydrointerp.plots.heat_map import plot_cluster_heat_maps
@@ -58,6 +58,7 @@ def make_heat(
     targets: np.ndarray,
     settings: Perturbation,
     progress: bool = True,
+    plan: TaskPlan | None = None,
 ) -> tuple[torch.Tensor, int]:
     """Time-mean sensitivity maps of every member, ``[R, S, H, W]``, and the masks used per day.
 
@@ -69,21 +70,23 @@ def make_heat(
         Target day indices.
     settings
         Perturbation and convergence settings.
+    plan
+        How each pass splits into member x day-block tasks
+        (:mod:`hydrointerp.experiments.sweep_tasks`; None: one task in this process). The
+        result is the same for every plan.
     """
-    rng = np.random.default_rng(settings.seed)
-    shape = tuple(engine.frames.shape[1:3])
-    n_groups = 1 if settings.mask_mode == "shared" else len(targets)
+    sweep = SweepResponses(engine, targets, plan)
+    days = np.arange(len(targets))
     total = torch.zeros(0)
     prev = None
     used = 0
-    bar = tqdm(
-        total=settings.iters_total * len(targets) if n_groups > 1 else settings.iters_total,
-        desc="heat map masks",
-        disable=not progress,
-    )
+    n_groups = 1 if settings.mask_mode == "shared" else len(targets)
+    bar = tqdm(total=settings.iters_total * n_groups, desc="heat map masks", disable=not progress)
     while used < settings.iters_total:
-        masks = draw_pass(rng, settings, n_groups, shape)
-        part = engine.weighted_response(targets, masks, settings.channels, "time", bar)
+        p = used // settings.iters_one_pass
+        dy = sweep(settings, p, days)
+        part = weigh(dy, sweep.masks(settings, p, days), "time")
+        bar.update(settings.iters_one_pass * n_groups)
         total = part if used == 0 else total + part
         used += settings.iters_one_pass
         cur = total / (used * len(targets))
@@ -192,14 +195,9 @@ def run_masks(ds: xr.Dataset) -> MaskSet | None:
     used = int(ds.attrs.get("masks_per_day", 0))
     if s.mask_mode != "shared" or used < 1:
         return None
-    rng = np.random.default_rng(s.seed)
     shape = (ds.sizes["lat"], ds.sizes["lon"])
-    parts = [draw_pass(rng, s, 1, shape) for _ in range(-(-used // s.iters_one_pass))]
-    return MaskSet(
-        np.concatenate([p.centres for p in parts], axis=1),
-        np.concatenate([p.signs for p in parts], axis=1),
-        np.concatenate([p.weights for p in parts], axis=1),
-    )
+    parts = [pass_masks(s, p, (), shape) for p in range(-(-used // s.iters_one_pass))]
+    return MaskSet.joined(parts, axis=1)
 
 
 def _score(b: Bundle) -> list:
@@ -243,14 +241,9 @@ class HeatMap(MapExperiment):
         """The heat maps of ``inputs``' predictor."""
         if self.method != "perturbation":
             return self._method_maps(inputs, progress)
-        engine = PerturbationEngine(
-            inputs.predictor,
-            inputs.frames_array(),
-            inputs.lookback,
-            start=pd.Timestamp(inputs.frames["time"].values[0]),
-            reference=self.reference,
-        )
-        maps, used = make_heat(engine, inputs.target_indices(), self.perturbation, progress)
+        engine = sweep_engine(inputs, self.reference)
+        targets = inputs.target_indices()
+        maps, used = make_heat(engine, targets, self.perturbation, progress, inputs.tasks)
         ds = summarise_maps(_labelled(maps, inputs), inputs.stations)
         ds.attrs.update(masks_per_day=used, **_time_attrs(inputs))
         return ds

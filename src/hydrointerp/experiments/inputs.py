@@ -16,6 +16,7 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -61,6 +62,10 @@ class ExperimentInputs:
     checkpoint_dir
         Where long perturbation sweeps save their state after every pass (resume after a kill);
         None: no checkpoints.
+    tasks
+        How the perturbation sweeps split into member x day-block tasks
+        (:class:`hydrointerp.experiments.sweep_tasks.TaskPlan`); None: in this process, one
+        block.
     """
 
     predictor: Predictor
@@ -72,6 +77,7 @@ class ExperimentInputs:
     flow_obs: xr.DataArray
     source: str = ""
     checkpoint_dir: Path | None = None
+    tasks: Any = None
 
     @classmethod
     def from_region(

@@ -79,6 +79,11 @@ class MapExperiment(Experiment):
         """Independent draws of the masks (and of a stochastic method)."""
         return self.model_copy(update={"perturbation": self.perturbation.reseeded(offset)})
 
+    def splits(self) -> bool:
+        """The published perturbation's sweeps split into member x day-block tasks, the
+        gradient methods into day-block tasks (:mod:`hydrointerp.experiments.sweep_tasks`)."""
+        return self.method == "perturbation" or self.method in GRADIENT_METHODS
+
     def for_predictor(self, predictor: str) -> MapExperiment:
         """The simulator has no gradients: its truth uses the perturbation for gradient methods."""
         if predictor == "simulator" and self.method in GRADIENT_METHODS:

@@ -49,6 +49,15 @@ class MaskSet:
         """True when all target days use the same masks."""
         return self.weights.shape[0] == 1
 
+    @classmethod
+    def joined(cls, parts: list[MaskSet], axis: int) -> MaskSet:
+        """Mask sets joined along groups (``axis=0``: days) or masks (``axis=1``: passes)."""
+        return cls(
+            np.concatenate([p.centres for p in parts], axis=axis),
+            np.concatenate([p.signs for p in parts], axis=axis),
+            np.concatenate([p.weights for p in parts], axis=axis),
+        )
+
     def for_group(self, g: int) -> MaskSet:
         """The masks of group ``g`` (one target day, or the shared set) as a one-group set."""
         return MaskSet(self.centres[g : g + 1], self.signs[g : g + 1], self.weights[g : g + 1])

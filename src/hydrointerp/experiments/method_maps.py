@@ -9,8 +9,9 @@ sweep; the result carries ``attribution_by_lag`` so a user sees where in the win
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
-from dataclasses import asdict
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -43,11 +44,19 @@ from hydrointerp.experiments.attribution_methods import (
     check_method,
 )
 from hydrointerp.experiments.inputs import ExperimentInputs
+from hydrointerp.experiments.perturbation import day_keys, day_seed
 from hydrointerp.experiments.record_attribution import (
     ablation_maps,
     climatology_record,
     perturbation_maps,
     rise_maps,
+)
+from hydrointerp.experiments.sweep_tasks import (
+    PROCESS_MB,
+    inputs_of,
+    per_worker,
+    serial_map,
+    task_record,
 )
 from hydrointerp.models.cnn_lstm import CNNLSTM
 from hydrointerp.predictor import member_count
@@ -162,7 +171,9 @@ def _gradient(
     maps = torch.zeros(n_st, n_t, h, w, len(groups), dtype=torch.float64)
     by_lag = torch.zeros(n_st, n_t, lb, len(groups), dtype=torch.float64) if lags else None
     chunk = max(1, s.batch // _evaluations(method, s))
+    keys = day_keys(pd.Timestamp(inputs.frames["time"].values[0]), targets)
     for k, t in enumerate(targets):
+        torch.manual_seed(day_seed(s.seed, keys[k]))  # a day's noise: its own stream
         window = frames[t - lb : t]
         for model, idx, _ in members:
             for a in range(0, len(idx), chunk):
@@ -179,6 +190,109 @@ def _gradient(
                 bar.update(len(pos))
     lag_np = None if by_lag is None else by_lag.flip(2).numpy()  # lag 1 = the last input day
     return maps.numpy(), lag_np
+
+
+# ------------------------------------------------------------------------- day-block tasks
+@dataclass(frozen=True)
+class GradientJob:
+    """One task of a gradient method: the maps of a block of target days, all members."""
+
+    source: Any  # an InputsSource, or None in this process
+    method: str
+    settings: AttributionSettings
+    groups: tuple[tuple[int, ...], ...]
+    lags: bool
+    targets: tuple[int, ...]  # frame indices of the block's target days
+
+
+class _NoBar:
+    def update(self, n: int) -> None:
+        """Progress is counted by the driver."""
+
+
+def with_targets(inputs: ExperimentInputs, targets: Sequence[int]) -> ExperimentInputs:
+    """``inputs`` on the target days of frame indices ``targets``."""
+    start = pd.Timestamp(inputs.frames["time"].values[0])
+    days = pd.to_timedelta(np.asarray(targets, dtype=np.int64), unit="D")
+    return replace(inputs, target_times=pd.DatetimeIndex(start + days))
+
+
+def gradient_block(job: GradientJob, inputs: ExperimentInputs | None = None) -> dict[str, Any]:
+    """Run one task: the maps ``[S, days, H, W, G]`` (and by lag) of its block."""
+    if inputs is None:
+        inputs = inputs_of(job.source)
+    sub = with_targets(inputs, job.targets)
+    with torch.random.fork_rng(devices=[]):
+        maps, by_lag = _gradient(
+            sub, job.method, job.settings, list(job.groups), job.lags, _NoBar()
+        )
+    return {"maps": maps, "by_lag": by_lag, **task_record()}
+
+
+def gradient_task_bytes(inputs: ExperimentInputs, n_days: int, groups, lags: bool) -> float:  # noqa: ANN001
+    """Estimated peak memory (bytes) of a gradient task of ``n_days`` target days: the worker
+    process, the frames (twice), the block's maps (and by-lag sums) in float64 and their float32
+    copy, and a batch's windows with their gradients and CNN activations."""
+    d_all, h, w, c = inputs.frames.shape
+    s, lb, g = inputs.stations.sizes["station"], inputs.lookback, len(groups)
+    per_day = s * g * (h * w + (lb if lags else 0)) * (8 + 4)
+    batch = 16 * lb * h * w * (c + 64) * 4 * 3
+    return PROCESS_MB * 2**20 + 2 * d_all * h * w * c * 4 + batch + n_days * per_day
+
+
+def gradient_tasks(
+    inputs: ExperimentInputs,
+    method: str,
+    s: AttributionSettings,
+    groups,
+    lags: bool,
+    bar,  # noqa: ANN001
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """:func:`_gradient` in day-block tasks of ``inputs.tasks`` (a
+    :class:`~hydrointerp.experiments.sweep_tasks.TaskPlan`), concatenated in day order: every
+    day's maps are computed alone (its own windows, its own noise seed), so the result equals
+    the unsplit run exactly. Members stay together in a task (their mean is taken per day)."""
+    plan = inputs.tasks
+    targets = inputs.target_indices()
+    n = len(targets)
+    if plan.block_days is not None:
+        block = max(1, min(plan.block_days, n))
+    else:
+        block = n
+        while (
+            block > 1 and gradient_task_bytes(inputs, block, groups, lags) > plan.memory_mb * 2**20
+        ):
+            block = -(-block // 2)
+        block = min(block, -(-n // max(1, plan.min_tasks)))
+    key = tuple(tuple(int(c) for c in g) for g in groups)
+    jobs = [
+        GradientJob(
+            plan.source, method, s, key, lags, tuple(int(t) for t in targets[a : a + block])
+        )
+        for a in range(0, n, block)
+    ]
+    began = time.perf_counter()
+    if plan.source is None:
+        results = serial_map(lambda job: gradient_block(job, inputs), jobs)
+    else:
+        results = plan.map(gradient_block, jobs)
+    plan.log.append(
+        {
+            "pass": 0,
+            "seconds": time.perf_counter() - began,
+            "days": n,
+            "tasks": len(jobs),
+            "block_days": block,
+            "members_per_task": member_count(inputs.predictor),
+            "peak_rss_mb": max(float(r["rss_mb"]) for r in results),
+            "worker_rss_mb": per_worker(results),
+            "budget_mb": None if plan.block_days else plan.memory_mb,
+        }
+    )
+    bar.update(bar.total - bar.n if getattr(bar, "total", None) else 0)
+    maps = np.concatenate([r["maps"] for r in results], axis=1)
+    by_lag = np.concatenate([r["by_lag"] for r in results], axis=1) if lags else None
+    return maps, by_lag
 
 
 # ------------------------------------------------------------------------- entry point
@@ -238,7 +352,8 @@ def attribute(
         if spec.family == GRADIENT:
             n_out = sum(len(idx) for _, idx, _ in network_members(inputs.predictor))
             with tqdm(total=n_t * n_out, desc=method, disable=not progress) as bar:
-                maps, by_lag = _gradient(inputs, method, s, groups, lags, bar)
+                run = gradient_tasks if inputs.tasks is not None else _gradient
+                maps, by_lag = run(inputs, method, s, groups, lags, bar)
         elif method == "rise":
             with tqdm(total=s.n_masks, desc=method, disable=not progress) as bar:
                 maps = rise_maps(inputs, s, groups, bar)

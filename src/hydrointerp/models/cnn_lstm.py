@@ -287,7 +287,8 @@ class CNNLSTM(nn.Module):
         :func:`~hydrointerp.models.window_lstm.window_last_hidden`).
         """
         self.eval()
-        return self.head(window_last_hidden(self.lstm, feats, first_days, lookback, chunk))
+        hidden = window_last_hidden(self.lstm, feats, first_days, lookback, chunk)
+        return rowwise_linear(self.head, hidden)
 
     @torch.inference_mode()
     def predict_block(
@@ -338,3 +339,17 @@ class CNNLSTM(nn.Module):
         out = self.predict_windows(feats, t - lookback, lookback, chunk)
         out = out.cpu()
         return out[0] if single else out
+
+
+def rowwise_linear(layer: nn.Linear, x: torch.Tensor, chunk: int = 1024) -> torch.Tensor:
+    """``layer(x)`` with every row computed alone: the same numbers for a window whatever the
+    other windows of the call (a BLAS matmul takes another kernel for a few rows, which changes
+    the last bit). Used by the fast inference path, so that an experiment's day blocks give
+    bit-identical predictions (:mod:`hydrointerp.experiments.tasks`)."""
+    w = layer.weight
+    flat = x.reshape(-1, x.shape[-1])
+    out = [(c[:, None, :] * w[None]).sum(-1) for c in flat.split(max(1, chunk))]
+    y = torch.cat(out) if out else flat.new_zeros(0, w.shape[0])
+    if layer.bias is not None:
+        y = y + layer.bias
+    return y.reshape(*x.shape[:-1], w.shape[0])

@@ -40,6 +40,10 @@ CACHE_ENV = "HYDROINTERP_CACHE"
 _BASE_FLAGS = ("-O3", "-march=native", "-fno-math-errno", "-fno-trapping-math", "-fPIC", "-shared")
 
 
+#: cells (windows x units) of an inference step below which the step runs on one thread
+PARALLEL_CELLS = 16384
+
+
 class CpuKernels:
     """The loaded library: one method per kernel, taking and filling contiguous CPU tensors."""
 
@@ -57,11 +61,16 @@ class CpuKernels:
         self._work_floats.argtypes, self._work_floats.restype = [i], i
 
     def step(self, gates, x_proj, first, step: int, c, h) -> None:
-        """Inference: advance ``c, h [n, u]`` one step in place (see ``lstm_cell_step``)."""
+        """Inference: advance ``c, h [n, u]`` one step in place (see ``lstm_cell_step``).
+
+        A small block (fewer than :data:`PARALLEL_CELLS` cells) runs on one thread: waking the
+        others for each of its steps costs more than the step (the numbers are the same).
+        """
         n, u = h.shape
+        threads = torch.get_num_threads() if n * u >= PARALLEL_CELLS else 1
         self._step(
             gates.data_ptr(), x_proj.data_ptr(), first.data_ptr(), step, n, u,
-            c.data_ptr(), h.data_ptr(), torch.get_num_threads(),
+            c.data_ptr(), h.data_ptr(), threads,
         )  # fmt: skip
 
     def train_forward(self, x_proj, w_hh_t, act, c, tanh_c, h) -> None:

@@ -129,5 +129,20 @@ def window_last_hidden(
     starts = (torch.arange(p, device=feats.device)[:, None] * d + first[None, :]).reshape(-1)
     if not len(starts):
         return feats.new_zeros(p, len(first), lstm.hidden_size)
-    hidden = [run_block(x_proj, s, lookback, w_hh_t) for s in starts.split(chunk)]
+    hidden = [_padded(run_block, x_proj, s, lookback, w_hh_t) for s in starts.split(chunk)]
     return torch.cat(hidden).reshape(p, len(first), -1)
+
+
+#: fewest windows per step product: BLAS takes another kernel for a matrix of 1-3 rows, which
+#: changes the last bit, so smaller blocks are padded (a window's numbers then never depend on
+#: how many other windows share its call: an experiment's day blocks are bit-identical)
+MIN_ROWS = 8
+
+
+def _padded(run_block, x_proj, first, lookback, w_hh_t):  # noqa: ANN001, ANN202
+    """``run_block`` on at least :data:`MIN_ROWS` windows (copies of the first), cut back."""
+    n = len(first)
+    if n >= MIN_ROWS:
+        return run_block(x_proj, first, lookback, w_hh_t)
+    pad = torch.cat([first, first[:1].expand(MIN_ROWS - n)])
+    return run_block(x_proj, pad, lookback, w_hh_t)[:n]

@@ -35,6 +35,7 @@ from hydrointerp.experiments.inputs import (
     region_stations,
 )
 from hydrointerp.experiments.output import SUFFIXES, write_experiment
+from hydrointerp.experiments.sweep_tasks import TaskPlan, serial_map
 from hydrointerp.fidelity.controls import Variant, method_variants, variant_named, variants_for
 from hydrointerp.fidelity.output import write_fidelity
 from hydrointerp.fidelity.randomise import CASCADE, randomised
@@ -110,6 +111,12 @@ def variant_experiment(exp: Experiment, variant: Variant) -> Experiment:
     return exp.reseeded(variant.seed_offset) if variant.seed_offset else exp
 
 
+def variant_splits(exp: Experiment, variant: Variant) -> bool:
+    """True when the variant runs the experiment's sweeps as member x day-block tasks (the
+    ``contribution`` control computes its truth without them)."""
+    return exp.splits() and variant.name != "contribution"
+
+
 def _variant_inputs(ctx: RunContext, variant: Variant, exp: Experiment) -> Any:
     n_targets = exp.n_targets or DEFAULT_TARGETS
     inputs = experiment_inputs(ctx, variant.predictor, n_targets, exp.members)
@@ -123,9 +130,54 @@ def _variant_inputs(ctx: RunContext, variant: Variant, exp: Experiment) -> Any:
     return inputs
 
 
-def run_experiment_task(task: ExperimentTask) -> dict[str, Any]:
+@dataclass(frozen=True)
+class VariantSource:
+    """The inputs of one variant of an experiment, as a worker builds them from the run
+    directory (an :class:`~hydrointerp.experiments.sweep_tasks.InputsSource`)."""
+
+    run_dir: str
+    config: RunConfig
+    shared: str | None
+    name: str
+    target: str
+
+    @property
+    def key(self) -> str:
+        """Names the inputs (a worker keeps the last ones it built)."""
+        return f"{self.run_dir}|{self.name}|{self.target}"
+
+    def load(self) -> ExperimentInputs:
+        """The variant's inputs, read from the run directory."""
+        ctx = RunContext(
+            self.config, Path(self.run_dir), Path(self.shared) if self.shared else None, None
+        )
+        variant = variant_named(self.target)
+        exp = variant_experiment(self.config.experiments.experiment(self.name), variant)
+        return _variant_inputs(ctx, variant, exp)
+
+
+def task_plan(task: ExperimentTask, tasks: Any) -> TaskPlan:
+    """How the variant's sweeps split, on the run's task runner ``tasks``: tasks read their
+    inputs from the run directory on a cluster, use the stage's own inputs when serial."""
+    cfg = task.config.experiments
+    distributed = getattr(tasks, "client", None) is not None
+    source = (
+        VariantSource(task.run_dir, task.config, task.shared, task.name, task.target)
+        if distributed
+        else None
+    )
+    mapper = tasks.map if distributed else serial_map
+    workers = tasks.n_workers if distributed else 1
+    return TaskPlan(mapper, source, cfg.task_memory_mb, cfg.task_block_days, min_tasks=workers)
+
+
+def run_experiment_task(task: ExperimentTask, tasks: Any = None) -> dict[str, Any]:
     """Run one experiment on one variant's predictor and write its file (and, for the
-    network, its figures and its further results on a region with truth)."""
+    network, its figures and its further results on a region with truth).
+
+    ``tasks``: the run's task runner, given when the experiment's sweeps split into member x
+    day-block tasks (:meth:`Experiment.splits`; this then runs in the stage process).
+    """
     ctx = RunContext(
         task.config, Path(task.run_dir), Path(task.shared) if task.shared else None, None
     )
@@ -134,6 +186,10 @@ def run_experiment_task(task: ExperimentTask) -> dict[str, Any]:
     inputs = _variant_inputs(ctx, variant, exp)
     if task.checkpoint_dir is not None:
         inputs = dataclasses.replace(inputs, checkpoint_dir=Path(task.checkpoint_dir))
+    plan = None
+    if variant_splits(exp, variant):
+        plan = task_plan(task, tasks)
+        inputs = dataclasses.replace(inputs, tasks=plan)
     if variant.name == "contribution":
         result = contribution_dataset(exp.select(inputs))
     else:
@@ -144,6 +200,8 @@ def run_experiment_task(task: ExperimentTask) -> dict[str, Any]:
     stem = rel[len("experiments/") : -len(SUFFIXES[fmt])]
     write_experiment(result, ctx.run_dir, stem, record, fmt)
     out: dict[str, Any] = {"target": task.target, "file": rel, "figures": []}
+    if plan is not None and plan.log:
+        out["sweep_tasks"] = _task_summary(plan)
     if variant.name == "model":
         out["figures"] = [p.name for p in exp.draw(result, ctx.path("figures"))]
         if has_truth(ctx):
@@ -153,6 +211,24 @@ def run_experiment_task(task: ExperimentTask) -> dict[str, Any]:
                 write_experiment(further, ctx.run_dir, stem, exp.record(), fmt)
                 out[stem] = f"experiments/{stem}{SUFFIXES[fmt]}"
     return out
+
+
+def _task_summary(plan: TaskPlan) -> dict[str, Any]:
+    """The run log's record of a variant's sweep tasks."""
+    log = plan.log
+    return {
+        "rounds": len(log),
+        "task_seconds": round(sum(r["seconds"] for r in log), 3),
+        "tasks": sum(r["tasks"] for r in log),
+        "block_days": max(r["block_days"] for r in log),
+        "members_per_task": max(r["members_per_task"] for r in log),
+        "peak_rss_mb": max(r["peak_rss_mb"] for r in log),
+        "worker_rss_mb": {
+            w: max(r["worker_rss_mb"].get(w, 0.0) for r in log)
+            for w in sorted({w for r in log for w in r["worker_rss_mb"]})
+        },
+        "budget_mb": plan.memory_mb,
+    }
 
 
 def _result_path(cfg: RunConfig, variant: Variant, exp: Experiment) -> str:
@@ -203,14 +279,24 @@ def runner_of(name: str) -> Callable[[RunContext], dict[str, Any]]:
         sweeps = ctx.path("checkpoints", f"experiment.{name}")
         if not ctx.resuming:  # a fresh (not interrupted) attempt: stale sweeps must not be reused
             shutil.rmtree(sweeps, ignore_errors=True)
+        exp = ctx.config.experiments.experiment(name)
+        variants = variants_of(ctx, name)
         tasks = [
             ExperimentTask(
                 str(ctx.run_dir), ctx.config, shared, name, v.name, serial, str(sweeps / v.name)
             )
-            for v in variants_of(ctx, name)
+            for v in variants
         ]
-        results = ctx.tasks.map(run_experiment_task, tasks, desc=f"experiment {name}")
-        return {"runs": results, "settings": ctx.config.experiments.experiment(name).record()}
+        # a variant whose sweeps split runs here, its member x day-block tasks on the workers;
+        # the others are one task each
+        split = [variant_splits(variant_experiment(exp, v), v) for v in variants]
+        whole = [t for t, s in zip(tasks, split, strict=True) if not s]
+        done = iter(ctx.tasks.map(run_experiment_task, whole, desc=f"experiment {name}"))
+        results = [
+            run_experiment_task(t, ctx.tasks) if s else next(done)
+            for t, s in zip(tasks, split, strict=True)
+        ]
+        return {"runs": results, "settings": exp.record()}
 
     return _run
 
