@@ -113,6 +113,10 @@ def test_selection_by_number_of_glacial_gauges(signal) -> None:
     model, units, ctrl, y, years = _planted(rng, g, signal)
     ds = _by_gauges([model], g, units, ctrl, y, years, p_threshold=0.05, seed=0)
     assert ds["n_glacial_gauges"].values.tolist() == [1, 2, 4, 6]
+    # a cluster of glacial gauges only: no selection from fewer than 4 gauges
+    only, u6, c6, y6, yr6 = _planted(np.random.default_rng(5), g[6:], signal)
+    few = _by_gauges([only], g[6:], u6, c6, y6, yr6, p_threshold=0.05, seed=0)
+    assert few["n_glacial_gauges"].values.tolist() == [4, 6]
     gain = ds["delta_r2_gauges"].mean("year")
     # all gauges: one draw (the others are empty), fewer gauges: five random draws each
     assert np.isfinite(gain.sel(n_glacial_gauges=6)).sum() == 1

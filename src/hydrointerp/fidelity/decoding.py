@@ -184,6 +184,8 @@ def decode_melt(
 COVER_SETS = ("selected", "all_units", "random_units")
 #: draws of the glacial gauges kept for the selection (per number of gauges)
 GAUGE_DRAWS = 5
+#: fewest gauges (glacial and not) a head-weight correlation is computed over
+MIN_STATIONS = 4
 
 
 def _by_cover(
@@ -256,8 +258,10 @@ def _by_gauges(
     selection improve with the number of glacial gauges it sees?"""
     g = np.asarray(glacier_fraction, float)
     glacial = np.flatnonzero(g > threshold)
+    others = int((g <= threshold).sum())
     counts = sorted({k for k in (1, 2, 4, 8, 16) if k < glacial.size} | {int(glacial.size)})
-    counts = [k for k in counts if k > 0]
+    # a correlation over fewer than MIN_STATIONS gauges selects nothing meaningful
+    counts = [k for k in counts if k > 0 and k + others >= MIN_STATIONS]
     rng = np.random.default_rng(seed + 17)
     year_index = np.unique(years)
     out = np.full((len(counts), GAUGE_DRAWS, year_index.size), np.nan)
