@@ -112,8 +112,13 @@ def skill_vs_nse(table: pd.DataFrame) -> pd.DataFrame:
             trend = "falls"
         else:
             trend = "no clear change"
-        rho = pd.Series(g["skill"].to_numpy()).corr(
-            pd.Series(g["median_nse"].to_numpy()), method="spearman"
+        varies = g["skill"].nunique() > 1 and g["median_nse"].nunique() > 1
+        rho = (
+            pd.Series(g["skill"].to_numpy()).corr(
+                pd.Series(g["median_nse"].to_numpy()), method="spearman"
+            )
+            if varies
+            else np.nan
         )
         rows.append(
             {
