@@ -91,7 +91,8 @@ class TaskPlan:
         Fixed block size and member group (tests, benchmarks); None: from the budget.
     min_tasks
         Tasks per pass to aim for (the number of workers): blocks that fit the budget are cut
-        further, members first (no repeated work), then days, until there are this many.
+        further, members first (as few member groups as needed), then days, until there are this
+        many.
     """
 
     map: MapFn = serial_map
@@ -159,8 +160,9 @@ def plan_blocks(
 
     The plan's fixed sizes where given; else the largest blocks of all members that fit the
     budget (members are split only when even ``min(n_days, 32)`` days of all of them would not
-    fit), then cut further until there are ``plan.min_tasks`` tasks: members first (one member
-    per task repeats no work), then days (each block re-encodes its look-back window).
+    fit), then cut further until there are ``plan.min_tasks`` tasks: members first (as few
+    member groups as that needs: each task builds the record's perturbed copies once for its
+    members), then days (each block re-encodes its look-back window).
     """
     n_members = engine.n_members
     members = min(plan.members_per_task or n_members, n_members)
@@ -182,7 +184,10 @@ def plan_blocks(
 
     groups = -(-n_members // members)
     if -(-n_days // days) * groups < plan.min_tasks and plan.members_per_task is None:
-        members, groups = 1, n_members
+        # as few member groups as feed the workers: each task builds its perturbed copies of
+        # the record once for all its members
+        members = max(1, -(-n_members // plan.min_tasks))
+        groups = -(-n_members // members)
     blocks = -(-plan.min_tasks // groups)
     return min(days, -(-n_days // blocks)), members
 

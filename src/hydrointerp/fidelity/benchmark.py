@@ -226,8 +226,17 @@ def plot_skill_vs_nse(table: pd.DataFrame) -> plt.Figure:
         ax.set_xlabel("median test NSE of the grade", fontsize=8)
     for ax in axes[:, 0]:
         ax.set_ylabel("skill (clipped to ±1.5)", fontsize=8)
-    handles, labels = axes.flat[0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="lower center", ncol=min(6, len(labels)), fontsize=8)
+    legend: dict[str, object] = {}
+    for ax in axes.flat:  # every method once, whichever panel it first appears in
+        for handle, label in zip(*ax.get_legend_handles_labels(), strict=True):
+            legend.setdefault(label, handle)
+    fig.legend(
+        list(legend.values()),
+        list(legend),
+        loc="lower center",
+        ncol=min(8, len(legend)),
+        fontsize=8,
+    )
     fig.tight_layout(rect=(0, 0.04, 1, 1))
     return fig
 
@@ -242,9 +251,13 @@ def plot_methods(table: pd.DataFrame, experiment: str = "heat_map") -> plt.Figur
     keys = _panel_keys(rows)
     methods = sorted(rows["method"].unique())
     grades = list(dict.fromkeys(rows.sort_values("median_nse")["grade"]))
-    fig, axes = plt.subplots(1, len(keys), figsize=(3.3 * len(keys), 3.4), squeeze=False)
+    ncol = min(4, len(keys))
+    nrow = -(-len(keys) // ncol)
+    fig, axes = plt.subplots(nrow, ncol, figsize=(3.6 * ncol, 3.4 * nrow), squeeze=False)
     width = 0.8 / max(1, len(grades))
-    for ax, key in zip(axes.flat, keys, strict=True):
+    for ax in list(axes.flat)[len(keys) :]:
+        ax.axis("off")
+    for ax, key in zip(axes.flat, keys, strict=False):
         sel = rows[(rows["metric"] == key[1]) & (rows["truth"] == key[2])]
         for j, grade in enumerate(grades):
             g = sel[sel["grade"] == grade].set_index("method").reindex(methods)
