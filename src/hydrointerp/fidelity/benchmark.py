@@ -23,6 +23,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
+from hydrointerp.fidelity.skill import COLUMNS  # noqa: E402
 from hydrointerp.fidelity.table import headline  # noqa: E402
 from hydrointerp.plots.save import save_figure  # noqa: E402
 
@@ -163,22 +164,9 @@ def decoding_rows(table: pd.DataFrame) -> pd.DataFrame:
     """Experiment 4's decoding per grade: ΔR² beyond the controls for each unit set, with the
     skill against random units and its flag."""
     d = table[table["experiment"].astype(str).str.startswith("cell_states_decoding")]
-    cols = [
-        "grade",
-        "median_nse",
-        "experiment",
-        "n_glacial",
-        "mean_glacier_fraction_glacial",
-        "method",
-        "value",
-        "baseline",
-        "baseline_name",
-        "ceiling",
-        "skill",
-        "skill_low",
-        "skill_high",
-        "flag",
-    ]
+    facts = ["grade", "median_nse", "n_glacial", "mean_glacier_fraction_glacial"]
+    scores = COLUMNS[COLUMNS.index("baseline") : COLUMNS.index("flag") + 1]
+    cols = [*facts, "experiment", "method", "value", *scores]
     return d[[c for c in cols if c in d]].reset_index(drop=True)
 
 

@@ -82,21 +82,13 @@ def score_decoding(b: Bundle) -> list[ScoreRow]:
     }
     rows: list[ScoreRow] = []
     for unit_set in ("selected", "all_units"):
-        rows += rows_for(
+        rows += _delta_rows(
             b,
             "cell_states_decoding",
             unit_set,
-            "glacier_melt",
-            [delta.sel(unit_set=unit_set, drop=True)],
+            delta.sel(unit_set=unit_set, drop=True),
             base,
             ceiling,
-            {},
-            lambda x: x,
-            "delta_r2",
-            "year",
-            True,
-            "1",
-            True,
         )
     rows += _condition_rows(b, ds)
     for unit_set in ("random_units", "untrained"):
@@ -125,6 +117,33 @@ def score_decoding(b: Bundle) -> list[ScoreRow]:
     return rows
 
 
+def _delta_rows(
+    b: Bundle,
+    experiment: str,
+    method: str,
+    delta: xr.DataArray,
+    baselines: dict[str, xr.DataArray],
+    ceiling: xr.DataArray,
+) -> list[ScoreRow]:
+    """The skill rows of one decoding gain ``delta(year)`` (higher is better, units: years)."""
+    return rows_for(
+        b,
+        experiment,
+        method,
+        "glacier_melt",
+        [delta],
+        baselines,
+        ceiling,
+        {},
+        lambda x: x,
+        "delta_r2",
+        "year",
+        True,
+        "1",
+        True,
+    )
+
+
 def _condition_rows(b: Bundle, ds: xr.Dataset) -> list[ScoreRow]:
     """Experiment 4 under conditions (docs/benchmark.md): the decoding on the melt of the low-
     and the high-cover half of the glacial gauges, and the published selection made with only
@@ -139,21 +158,8 @@ def _condition_rows(b: Bundle, ds: xr.Dataset) -> list[ScoreRow]:
             name = f"cell_states_decoding[{cover} glacier cover, mean {frac:.2f}]"
             base = {"random_units": d.sel(cover_unit_set="random_units", drop=True)}
             for unit_set in ("selected", "all_units"):
-                rows += rows_for(
-                    b,
-                    name,
-                    unit_set,
-                    "glacier_melt",
-                    [d.sel(cover_unit_set=unit_set, drop=True)],
-                    base,
-                    ceiling,
-                    {},
-                    lambda x: x,
-                    "delta_r2",
-                    "year",
-                    True,
-                    "1",
-                    True,
+                rows += _delta_rows(
+                    b, name, unit_set, d.sel(cover_unit_set=unit_set, drop=True), base, ceiling
                 )
     if "delta_r2_gauges" in ds:
         ceiling = 1.0 - ds["r2_controls"]
@@ -161,20 +167,6 @@ def _condition_rows(b: Bundle, ds: xr.Dataset) -> list[ScoreRow]:
             d = ds["delta_r2_gauges"].sel(n_glacial_gauges=n, drop=True).mean("gauge_draw")
             r = ds["delta_r2_gauges_random"].sel(n_glacial_gauges=n, drop=True)
             base = {"random_units": r.mean("gauge_draw")}
-            rows += rows_for(
-                b,
-                f"cell_states_decoding[{int(n)} glacial gauges]",
-                "selected",
-                "glacier_melt",
-                [d],
-                base,
-                ceiling,
-                {},
-                lambda x: x,
-                "delta_r2",
-                "year",
-                True,
-                "1",
-                True,
-            )
+            name = f"cell_states_decoding[{int(n)} glacial gauges]"
+            rows += _delta_rows(b, name, "selected", d, base, ceiling)
     return rows
