@@ -23,6 +23,11 @@ from hydrointerp.scale import task_runner
 MODELS_DONE = "skill"
 
 
+#: version of every ``experiment.<name>`` stage: 2 since the per-day mask streams (issue 19)
+#: drew other masks, so a run directory from before recomputes its experiments
+EXPERIMENT_STAGE_VERSION = 2
+
+
 def _files(*names: str):
     return lambda ctx: [ctx.path(n) for n in names]
 
@@ -100,6 +105,7 @@ def build_stages(cfg: RunConfig) -> list[Stage]:
                     "device",
                 ),
                 ("skill",),
+                EXPERIMENT_STAGE_VERSION,
             )
         )
     exps = [f"experiment.{n}" for n in cfg.experiments.run]
