@@ -15,6 +15,10 @@ def test_builtin_configs_load_by_name(name: str) -> None:
     cfg = load_config(name)
     assert cfg.name
     stages = [st.name for st in build_stages(cfg)]
+    if cfg.benchmark.grades:  # a benchmark: a study per grade, then the table and the report
+        grades = [f"grade.{g.name}" for g in cfg.benchmark.grades]
+        assert stages == [*grades, "benchmark", "report"]
+        return
     assert stages[:3] == ["data", "windows", "clusters"]
     assert stages[-1] == "report"
 

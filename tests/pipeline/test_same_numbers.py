@@ -4,7 +4,9 @@
 and the fidelity table on a tiny virtual region (about 30 s). Its outputs, written by the code
 *before* the redesign (commit ff7088d), are saved compressed in ``tests/data/golden/outputs``
 (the perturbation experiments' files and ``fidelity.csv`` re-saved once since, by issue 19:
-every target day and pass draws its masks from a stream of its own, so the masks changed);
+every target day and pass draws its masks from a stream of its own, so the masks changed;
+``decoding.nc`` and ``fidelity.csv`` once more by issue 17, for Experiment 4's new condition
+variables and rows, the existing ones unchanged);
 this test reruns the config with today's code and compares every data variable and coordinate
 to 1e-6 (relative and absolute), and every number of ``fidelity.csv``.
 
