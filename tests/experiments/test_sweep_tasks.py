@@ -110,6 +110,14 @@ def test_block_size_follows_the_memory_budget(inputs) -> None:  # noqa: ANN001
         plan_blocks(TaskPlan(memory_mb=10), eng, s, 365)
 
 
+def test_the_simulator_is_one_task_whatever_the_budget(sim_inputs) -> None:  # noqa: ANN001
+    """Its memory does not shrink with the block (the whole record per copy): a budget below
+    one day's estimate is no error (the demo's 12-year region needs ~2.3 GB by the estimate)."""
+    eng = sweep_engine(sim_inputs)
+    s = Perturbation(iters_one_pass=50, iters_total=100)
+    assert plan_blocks(TaskPlan(memory_mb=1, min_tasks=2), eng, s, 27) == (27, eng.n_members)
+
+
 def test_published_members_in_one_day_blocks_give_the_serial_heat_map(shared) -> None:  # noqa: ANN001
     """The same on the published models (226 stations, 365-day look-back, LSTM 80)."""
     from hydrointerp.cli.resolve import resolve_inputs

@@ -168,6 +168,11 @@ def plan_blocks(
     members = min(plan.members_per_task or n_members, n_members)
     if plan.block_days is not None:
         return max(1, min(plan.block_days, n_days)), members
+    if not engine._models():
+        # the simulator runs the whole record for every perturbed copy: its memory does not
+        # shrink with the block, so the budget cannot size it; one task of all days (it is
+        # cheap next to the networks' sweeps)
+        return n_days, members
     budget = plan.memory_mb * 2**20
     if plan.members_per_task is None:
         while members > 1 and task_bytes(min(n_days, 32), members, engine, settings) > budget:
