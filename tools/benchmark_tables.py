@@ -27,8 +27,7 @@ def _md(frame: pd.DataFrame) -> str:
 
 def _iv(r: pd.Series) -> str:
     flag = r["flag"] if isinstance(r["flag"], str) and r["flag"] else ""
-    text = f"{r['skill']:.2f} [{r['skill_low']:.2f}, {r['skill_high']:.2f}]"
-    return f"{text} {flag}".strip()
+    return f"{fb.interval_text(r)} {flag}".strip()
 
 
 def main() -> None:

@@ -420,18 +420,6 @@ def _check_owned(cfg: RunConfig, source: str) -> None:
                 )
             merged = {**cfg.data.region, **grade.region}
             checks.append((f"benchmark.grades.{i}.region", VirtualRegionConfig, merged))
-        unknown = [m for m in grade.methods or [] if m not in METHODS]
-        if unknown:
-            raise ConfigError(
-                f"invalid config {source}: unknown attribution method {unknown[0]!r} in"
-                f" 'benchmark.grades.{i}.methods'; known: " + ", ".join(METHODS)
-            )
-        extra = [n for n in grade.experiments or [] if n not in cfg.experiments.run]
-        if extra:
-            raise ConfigError(
-                f"invalid config {source}: 'benchmark.grades.{i}.experiments' names"
-                f" {extra[0]!r}, which is not in experiments.run ({cfg.experiments.run})"
-            )
     for path, owner, values in checks:
         try:
             owner.model_validate(values)
@@ -445,17 +433,28 @@ def _check_owned(cfg: RunConfig, source: str) -> None:
         raise ConfigError(f"invalid config {source}: {exc}") from None
 
 
+def _check_methods(methods: list[str], key: str) -> None:
+    unknown = [m for m in methods if m not in METHODS]
+    if unknown:
+        raise ConfigError(
+            f"unknown attribution method {unknown[0]!r} in '{key}'; known: " + ", ".join(METHODS)
+        )
+
+
 def check_experiments(cfg: RunConfig, source: str) -> None:
     """Every experiment's settings and every name of the fidelity section, in one pass."""
     try:
         for name in {*cfg.experiments.run, *cfg.experiments.settings}:
             cfg.experiments.experiment(name)
         fid = cfg.fidelity
-        for m in fid.methods:
-            if m not in METHODS:
+        _check_methods(fid.methods, "fidelity.methods")
+        for i, grade in enumerate(cfg.benchmark.grades):
+            _check_methods(grade.methods or [], f"benchmark.grades.{i}.methods")
+            extra = [n for n in grade.experiments or [] if n not in cfg.experiments.run]
+            if extra:
                 raise ConfigError(
-                    f"unknown attribution method {m!r} in 'fidelity.methods'; known: "
-                    + ", ".join(METHODS)
+                    f"'benchmark.grades.{i}.experiments' names {extra[0]!r}, which is not in"
+                    f" experiments.run ({cfg.experiments.run})"
                 )
         for key in ("cascade", "control_experiments", "method_experiments"):
             for name in getattr(fid, key) or []:

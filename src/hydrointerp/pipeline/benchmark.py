@@ -25,9 +25,10 @@ import xarray as xr
 from hydrointerp.atomic import write_text
 from hydrointerp.config import Grade, RunConfig, parse_config
 from hydrointerp.errors import DataError
-from hydrointerp.fidelity.benchmark import BENCHMARK, GRADE_COLUMNS, write_figures
+from hydrointerp.fidelity.benchmark import BENCHMARK, GRADE_COLUMNS
 from hydrointerp.pipeline import preflight
 from hydrointerp.pipeline.runner import RunContext, Stage, run_stages
+from hydrointerp.plots.benchmark import write_figures
 
 GRADES = "grades"
 

@@ -10,7 +10,6 @@ the figures, and links to every grade's own report.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
 
@@ -116,8 +115,3 @@ def benchmark_sections(run: Path, embed: bool) -> list[tuple[str, str, str]]:
         ("exp4", "Experiment 4", _decoding(table)),
         ("benchmark_figures", "Figures", figures),
     ]
-
-
-def is_benchmark(cfg: Any) -> bool:
-    """True for a run config with benchmark grades."""
-    return bool(cfg.benchmark.grades)

@@ -25,7 +25,7 @@ from hydrointerp.experiments.catalog import experiment_class
 from hydrointerp.experiments.output import find_result, open_experiment
 from hydrointerp.fidelity.table import SUMMARY, headline, references
 from hydrointerp.report import html as h
-from hydrointerp.report.benchmark import benchmark_sections, is_benchmark
+from hydrointerp.report.benchmark import benchmark_sections
 from hydrointerp.report.captions import (
     caption_for,
     section_of,
@@ -318,7 +318,7 @@ def build_report(run_dir: str | os.PathLike[str], cfg: Any, shared: Path | None 
     """
     run = Path(run_dir)
     embed = cfg.report.embed_images
-    if is_benchmark(cfg):
+    if cfg.benchmark.grades:  # a benchmark run: its own sections (report/benchmark.py)
         parts = [
             *benchmark_sections(run, embed),
             ("config", "Configuration", _config_section(run)),
