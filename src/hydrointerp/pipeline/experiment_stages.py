@@ -146,14 +146,24 @@ class VariantSource:
         """Names the inputs (a worker keeps the last ones it built)."""
         return f"{self.run_dir}|{self.name}|{self.target}"
 
-    def load(self) -> ExperimentInputs:
-        """The variant's inputs, read from the run directory."""
+    def resolve(self) -> tuple[RunContext, Variant, Experiment]:
+        """The variant's run context (without a task runner), the variant, and the experiment
+        as that variant runs it."""
         ctx = RunContext(
             self.config, Path(self.run_dir), Path(self.shared) if self.shared else None, None
         )
         variant = variant_named(self.target)
         exp = variant_experiment(self.config.experiments.experiment(self.name), variant)
-        return _variant_inputs(ctx, variant, exp)
+        return ctx, variant, exp
+
+    def load(self) -> ExperimentInputs:
+        """The variant's inputs, read from the run directory."""
+        return _variant_inputs(*self.resolve())
+
+
+def task_source(task: ExperimentTask) -> VariantSource:
+    """Where the task's variant finds its inputs (the run directory)."""
+    return VariantSource(task.run_dir, task.config, task.shared, task.name, task.target)
 
 
 def task_plan(task: ExperimentTask, tasks: Any) -> TaskPlan:
@@ -161,11 +171,7 @@ def task_plan(task: ExperimentTask, tasks: Any) -> TaskPlan:
     inputs from the run directory on a cluster, use the stage's own inputs when serial."""
     cfg = task.config.experiments
     distributed = getattr(tasks, "client", None) is not None
-    source = (
-        VariantSource(task.run_dir, task.config, task.shared, task.name, task.target)
-        if distributed
-        else None
-    )
+    source = task_source(task) if distributed else None
     mapper = tasks.map if distributed else serial_map
     workers = tasks.n_workers if distributed else 1
     return TaskPlan(mapper, source, cfg.task_memory_mb, cfg.task_block_days, min_tasks=workers)
@@ -178,11 +184,7 @@ def run_experiment_task(task: ExperimentTask, tasks: Any = None) -> dict[str, An
     ``tasks``: the run's task runner, given when the experiment's sweeps split into member x
     day-block tasks (:meth:`Experiment.splits`; this then runs in the stage process).
     """
-    ctx = RunContext(
-        task.config, Path(task.run_dir), Path(task.shared) if task.shared else None, None
-    )
-    variant = variant_named(task.target)
-    exp = variant_experiment(task.config.experiments.experiment(task.name), variant)
+    ctx, variant, exp = task_source(task).resolve()
     inputs = _variant_inputs(ctx, variant, exp)
     if task.checkpoint_dir is not None:
         inputs = dataclasses.replace(inputs, checkpoint_dir=Path(task.checkpoint_dir))
