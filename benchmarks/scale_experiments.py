@@ -8,9 +8,10 @@ the clusters, the imported models, their skill) run once; then the stage runs on
 ``LocalCluster`` of 1 single-threaded worker and on one of 2 (this process, which drives the
 sweep, also limited to 1 torch thread). The sweep's member x day-block tasks read their inputs
 from the run directory; the fresh workers import the experiment code before the clock starts
-(in a real run they did so stages earlier). Printed: both stage times, their ratio, the tasks,
-the block size and each worker's peak resident memory; exit 1 unless the two heat maps are
-bit-identical.
+(in a real run they did so stages earlier). With one worker each pass is a single task, which
+the task runner runs in the stage process (as it does for any single task). Printed: both stage
+times, their ratio, the tasks, the block size and each worker's peak resident memory (its own
+high-water mark); exit 1 unless the two heat maps are bit-identical.
 
 Usage: ``.venv/bin/python benchmarks/scale_experiments.py [--days 365] [--masks 25]
 [--models 10] [--workers 2] [--memory-mb 2048] [--quick] [--out DIR]``. ``--quick``: 2 models,

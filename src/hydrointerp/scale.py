@@ -12,16 +12,29 @@ a list of task arguments:
 Every task gets its own deterministic seed from its arguments (never from the worker it lands on)
 and torch is limited to ``threads_per_task`` threads in the task, so a distributed run gives the
 same numbers as the serial one. Results come back in the order of the arguments.
+
+A Dask nanny starts its worker with ``MALLOC_TRIM_THRESHOLD_=65536`` (the default of
+``distributed.nanny.pre-spawn-environ``). Setting it switches off glibc's sliding mmap threshold:
+every array above 128 KiB is then a fresh ``mmap`` whose pages fault in on first touch and go
+back to the system on free. The perturbation sweeps allocate such tensors at every CNN call, so a
+5-member heat-map task of the published models took 21.7 s instead of 17.7 s (2.5 million minor
+page faults instead of 0.13 million; ``benchmarks/scale_experiments.py``). Every task therefore
+first calls :func:`tune_allocator` (once per process), which raises the two thresholds again;
+``HYDROINTERP_MALLOC_TUNING=0`` in the worker's environment leaves the allocator alone.
 """
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import os
+import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+import dask
 import torch
 from distributed import Client, LocalCluster, as_completed
 from tqdm.auto import tqdm
@@ -32,9 +45,41 @@ from hydrointerp.errors import ConfigError
 T = TypeVar("T")
 
 
+#: glibc ``mallopt`` parameters and the values :func:`tune_allocator` gives them: blocks below
+#: 32 MiB (the largest mmap threshold glibc accepts on 64-bit) come from the heap, and up to
+#: 64 MiB of free heap top is kept for the next allocation
+M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3
+MMAP_THRESHOLD_BYTES, TRIM_THRESHOLD_BYTES = 32 * 2**20, 64 * 2**20
+_TUNED: list[bool] = []
+
+
+def tune_allocator() -> bool:
+    """Raise glibc's mmap and trim thresholds in this process (once), so that the tensors a
+    task allocates and frees over and over are reused instead of mapped and faulted in anew.
+
+    Returns True when the thresholds are set (now or before); False off glibc, or with
+    ``HYDROINTERP_MALLOC_TUNING=0``.
+    """
+    if _TUNED:
+        return _TUNED[0]
+    ok = False
+    if sys.platform.startswith("linux") and os.environ.get("HYDROINTERP_MALLOC_TUNING") != "0":
+        try:
+            libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+            ok = bool(libc.mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD_BYTES)) and bool(
+                libc.mallopt(M_TRIM_THRESHOLD, TRIM_THRESHOLD_BYTES)
+            )
+        except (OSError, AttributeError):  # not glibc (musl, ...): nothing to tune
+            ok = False
+    _TUNED.append(ok)
+    return ok
+
+
 def _call_with_threads(fn: Callable[..., T], threads: int, args: Any) -> T:
     """Run ``fn(args)`` with torch limited to ``threads`` intra-op threads (inside a worker),
-    on the worker's own GPU where there are GPUs (:func:`hydrointerp.device.bind_worker_gpu`)."""
+    on the worker's own GPU where there are GPUs (:func:`hydrointerp.device.bind_worker_gpu`),
+    with the allocator tuned for repeated large tensors (:func:`tune_allocator`)."""
+    tune_allocator()
     bind_worker_gpu()
     before = torch.get_num_threads()
     torch.set_num_threads(threads)
@@ -108,10 +153,14 @@ def task_runner(
         yield TaskRunner()
         return
     if scheduler is not None:
+        timeout = dask.config.get("distributed.comm.timeouts.connect")
         try:
-            client = Client(scheduler, timeout="20s")
+            client = Client(scheduler, timeout=timeout)
         except OSError as exc:
-            raise ConfigError(f"cannot reach Dask scheduler {scheduler!r}: {exc}") from None
+            raise ConfigError(
+                f"cannot reach Dask scheduler {scheduler!r} within {timeout} (Dask setting"
+                f" distributed.comm.timeouts.connect): {exc}"
+            ) from None
         try:
             yield TaskRunner(client=client, threads_per_task=1)
         finally:

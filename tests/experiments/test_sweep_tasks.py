@@ -3,6 +3,8 @@ for every block size and member grouping, with and without the convergence loop.
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from dataclasses import replace
 
 import numpy as np
@@ -126,3 +128,23 @@ def test_published_members_in_one_day_blocks_give_the_serial_heat_map(shared) ->
     exp = HeatMap(perturbation=Perturbation(iters_one_pass=2, iters_total=2))
     serial = exp(published)
     _identical(serial, exp(replace(published, tasks=TaskPlan(block_days=1, members_per_task=1))))
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="/proc/self/status")
+def test_peak_memory_is_the_process_own() -> None:
+    """A process started by a large one reports its own peak, not its parent's (which
+    ``ru_maxrss`` carries over), and the peak grows with what it allocates."""
+    held = np.ones(768 * 2**20, dtype=np.uint8)  # the parent holds 768 MiB
+    script = (
+        "import resource, numpy as np\n"
+        "from hydrointerp.experiments.sweep_tasks import peak_rss_mb\n"
+        "before = peak_rss_mb()\n"
+        "a = np.ones(256 * 2**20, dtype=np.uint8)\n"
+        "print(before, peak_rss_mb(), resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)"
+    )
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    before, after, inherited = (float(v) for v in out.stdout.split())
+    assert held.sum() == held.size
+    assert inherited >= 768  # getrusage: the parent's peak
+    assert before < 700  # its own: Python, torch and numpy only
+    assert after - before >= 250  # the 256 MiB it allocated

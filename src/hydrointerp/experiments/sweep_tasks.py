@@ -49,8 +49,10 @@ from hydrointerp.experiments.perturbation import Perturbation, day_keys, pass_ma
 #: per-task memory budget (MiB) when none is set: the peak resident memory of one worker process
 #: running one task, the Python/torch process itself included
 DEFAULT_TASK_MEMORY_MB = 2048.0
-#: resident memory of a worker process before its first task (Python, torch, numpy, xarray,
-#: hydrointerp imported; a Dask worker measured 514 MiB on Linux x86-64, torch 2.13 CPU)
+#: fixed part of a task's peak: the worker process (an idle Dask worker with Python, torch,
+#: numpy, xarray and hydrointerp imported is 280 MiB on Linux x86-64, torch 2.13 CPU) plus the
+#: models' loading and the libraries' first-use buffers the other terms do not count; set so the
+#: estimate bounds the peaks ``benchmarks/task_memory.py`` measures (docs/scaling.md)
 PROCESS_MB = 550.0
 
 MapFn = Callable[[Callable[[Any], Any], Sequence[Any]], list]
@@ -230,7 +232,20 @@ def sweep_engine(inputs: Any, reference: bool = False) -> PerturbationEngine:
 
 
 def peak_rss_mb() -> float:
-    """Peak resident memory of this process so far (MiB)."""
+    """Peak resident memory of this process so far (MiB).
+
+    On Linux the high-water mark of the process's own memory (``VmHWM`` of
+    ``/proc/self/status``): ``getrusage``'s ``ru_maxrss`` carries over the peak of the process
+    that started this one (across ``fork`` and ``exec``), so a Dask worker started by a
+    ``LocalCluster`` in a 1 GiB driver would report the driver's peak as its own.
+    """
+    try:
+        with open("/proc/self/status", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return float(line.split()[1]) / 2**10  # kB
+    except OSError:
+        pass
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return peak / 2**20 if sys.platform == "darwin" else peak / 2**10
 
