@@ -13,10 +13,20 @@ to 1e-6 (relative and absolute), and every number of ``fidelity.csv``.
 To re-save the reference (only when a change of numbers is intended and explained in the
 commit): ``python tests/pipeline/test_same_numbers.py RUN_DIR`` after
 ``hydrointerp run tests/data/golden/golden.yaml --out RUN_DIR``.
+
+Stage versions: a run directory recomputes a stage only when its fingerprint changes, and code
+that changes a stage's numbers changes the fingerprint only through the stage's ``version``. So
+the reference records, for each saved file, the stage that writes it and that stage's version
+(``stage_versions.json``); the test fails when today's versions differ from the recorded ones
+(re-save after a bump), and re-saving refuses a file whose numbers changed while its stage's
+version did not (bump it first: old run directories would keep the old numbers).
 """
 
 from __future__ import annotations
 
+import filecmp
+import json
+import shutil
 import sys
 from pathlib import Path
 
@@ -25,10 +35,13 @@ import pandas as pd
 import pytest
 import xarray as xr
 
-from hydrointerp.pipeline.study import run_study
+from hydrointerp.config import load_config
+from hydrointerp.pipeline.runner import RunContext
+from hydrointerp.pipeline.study import build_stages, run_study
 
 GOLDEN = Path(__file__).resolve().parents[1] / "data" / "golden"
 SAVED = GOLDEN / "outputs"
+VERSIONS = GOLDEN / "stage_versions.json"
 TOL = 1e-6
 
 
@@ -42,9 +55,61 @@ def _numbers(ds: xr.Dataset) -> xr.Dataset:
     return out
 
 
+def stage_versions(run_dir: Path) -> dict[str, list]:
+    """``{file: [stage, version]}``: the stage of today's code that writes each output of the
+    golden run ``run_dir`` (paths relative to it), and that stage's version. A stage's files
+    are its declared outputs and the further results its run log names (``probe.nc`` and
+    ``decoding.nc`` of ``experiment.cell_states``)."""
+    cfg = load_config(GOLDEN / "golden.yaml")
+    ctx = RunContext(cfg, run_dir, None, None)
+    log = json.loads((run_dir / "run_log.json").read_text())["stages"]
+    out: dict[str, list] = {}
+    for stage in build_stages(cfg):
+        files = [Path(p).relative_to(run_dir).as_posix() for p in stage.outputs(ctx)]
+        info = log.get(stage.name, {}).get("info") or {}
+        for run in info.get("runs", []) if isinstance(info, dict) else []:
+            files += [v for v in run.values() if str(v).startswith("experiments/")]
+        for f in files:
+            out[f] = [stage.name, stage.version]
+    return out
+
+
+def same_numbers(old: xr.Dataset, new: xr.Dataset) -> bool:
+    """True when two outputs hold the same variables and numbers (to ``TOL``)."""
+    old, new = _numbers(old), _numbers(new)
+    if sorted(old.variables) != sorted(new.variables):
+        return False
+    try:
+        xr.testing.assert_allclose(new, old, rtol=TOL, atol=TOL)
+    except AssertionError:
+        return False
+    return True
+
+
 def save_reference(run_dir: Path) -> None:
-    """Write the compressed reference outputs of one run of ``golden.yaml``."""
-    for f in sorted((run_dir / "experiments").rglob("*.nc")):
+    """Write the compressed reference outputs of one run of ``golden.yaml`` and the versions
+    of the stages that wrote them; refuse a changed file whose stage version was not bumped."""
+    versions = stage_versions(run_dir)
+    recorded = json.loads(VERSIONS.read_text()) if VERSIONS.is_file() else {}
+    files = sorted((run_dir / "experiments").rglob("*.nc"))
+    unbumped = []
+    for f in files:
+        rel = f.relative_to(run_dir).as_posix()
+        if rel not in versions:
+            raise SystemExit(f"{rel}: no stage of the golden config lists it among its outputs")
+        if (SAVED / rel).is_file() and recorded.get(rel) == versions[rel]:
+            with (
+                xr.open_dataset(SAVED / rel, engine="h5netcdf") as old,
+                xr.open_dataset(f, engine="h5netcdf") as new,
+            ):
+                if not same_numbers(old.load(), new.load()):
+                    unbumped.append(f"{rel} (stage {versions[rel][0]}, version {versions[rel][1]})")
+    if unbumped:
+        raise SystemExit(
+            "numbers changed but the stage version did not; bump it (run directories would keep"
+            " the old numbers) before re-saving: " + ", ".join(unbumped)
+        )
+    for f in files:
         rel = f.relative_to(run_dir)
         dest = SAVED / rel
         dest.parent.mkdir(parents=True, exist_ok=True)
@@ -55,6 +120,14 @@ def save_reference(run_dir: Path) -> None:
         }
         ds.to_netcdf(dest, engine="h5netcdf", encoding=enc)
     (SAVED / "fidelity.csv").write_text((run_dir / "fidelity.csv").read_text())
+    kept = {f.relative_to(run_dir).as_posix() for f in files} | {"fidelity.csv"}
+    write_versions({k: v for k, v in versions.items() if k in kept})
+
+
+def write_versions(versions: dict[str, list]) -> None:
+    """``stage_versions.json``, one saved file per line."""
+    lines = [f"  {json.dumps(k)}: {json.dumps(v)}" for k, v in sorted(versions.items())]
+    VERSIONS.write_text("{\n" + ",\n".join(lines) + "\n}\n")
 
 
 @pytest.fixture(scope="module")
@@ -98,6 +171,49 @@ def test_experiment_outputs_unchanged(golden_run: Path, rel: Path) -> None:
     assert sorted(old.data_vars) == sorted(new.data_vars)
     assert sorted(old.coords) == sorted(new.coords)
     xr.testing.assert_allclose(new, old, rtol=TOL, atol=TOL)
+
+
+def test_stage_versions_are_the_reference_ones(golden_run: Path) -> None:
+    """Every saved file's stage has the version the reference was saved with: a bumped stage
+    needs its reference re-saved, and re-saving checks the bump (:func:`save_reference`)."""
+    recorded = json.loads(VERSIONS.read_text())
+    saved = [p.as_posix() for p in _saved_files()] + ["fidelity.csv"]
+    assert sorted(recorded) == sorted(saved)
+    current = stage_versions(golden_run)
+    changed = {f: (recorded[f], current.get(f)) for f in saved if current.get(f) != recorded[f]}
+    assert not changed, f"stage versions differ from the reference's (re-save it): {changed}"
+
+
+def test_resaving_refuses_changed_numbers_without_a_version_bump(
+    golden_run: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A heat map whose numbers changed is not re-saved while its stage's version is the
+    recorded one; once the recorded version is an older one (the code bumped it), it is, and
+    the new version is recorded."""
+    run = tmp_path / "run"
+    shutil.copytree(golden_run, run)
+    saved, versions = tmp_path / "outputs", tmp_path / "stage_versions.json"
+    shutil.copytree(SAVED, saved)
+    shutil.copy(VERSIONS, versions)
+    monkeypatch.setattr(sys.modules[__name__], "SAVED", saved)
+    monkeypatch.setattr(sys.modules[__name__], "VERSIONS", versions)
+    heat = run / "experiments" / "heat_map.nc"
+    with xr.open_dataset(heat, engine="h5netcdf") as ds:
+        changed = ds.load()
+    changed["sensitivity"] = changed["sensitivity"] * 1.01
+    heat.unlink()
+    changed.to_netcdf(heat, engine="h5netcdf")
+    with pytest.raises(SystemExit, match=r"experiments/heat_map.nc \(stage experiment.heat_map"):
+        save_reference(run)
+    assert filecmp.cmp(saved / "experiments/heat_map.nc", SAVED / "experiments/heat_map.nc")
+    recorded = json.loads(versions.read_text())
+    stage, version = recorded["experiments/heat_map.nc"]
+    recorded["experiments/heat_map.nc"] = [stage, version - 1]  # saved before a bump
+    versions.write_text(json.dumps(recorded))
+    save_reference(run)
+    with xr.open_dataset(saved / "experiments/heat_map.nc", engine="h5netcdf") as ds:
+        np.testing.assert_array_equal(ds["sensitivity"].values, changed["sensitivity"].values)
+    assert json.loads(versions.read_text())["experiments/heat_map.nc"] == [stage, version]
 
 
 def test_fidelity_table_unchanged(golden_run: Path) -> None:
