@@ -216,6 +216,25 @@ def test_resaving_refuses_changed_numbers_without_a_version_bump(
     assert json.loads(versions.read_text())["experiments/heat_map.nc"] == [stage, version]
 
 
+def test_a_missing_further_result_reruns_its_stage(golden_run: Path, tmp_path: Path) -> None:
+    """``decoding.nc`` (a further result of Experiment 4 on a region with truth) is one of the
+    stage's artefacts: deleted, it makes ``experiment.cell_states`` run again and comes back
+    with the same numbers, while the other experiments are skipped. (Here because the golden
+    run is the one run of the suite with glaciers and Experiment 4.)"""
+    run = tmp_path / "run"
+    shutil.copytree(golden_run, run)
+    (run / "experiments" / "decoding.nc").unlink()
+    log = run_study(GOLDEN / "golden.yaml", out=run)
+    status = {name: st["status"] for name, st in log["stages"].items()}
+    assert status["experiment.cell_states"] == "ran"
+    assert status["experiment.heat_map"] == status["experiment.daily"] == "skipped"
+    with (
+        xr.open_dataset(golden_run / "experiments/decoding.nc", engine="h5netcdf") as old,
+        xr.open_dataset(run / "experiments/decoding.nc", engine="h5netcdf") as new,
+    ):
+        assert same_numbers(old.load(), new.load())
+
+
 def test_fidelity_table_unchanged(golden_run: Path) -> None:
     old = pd.read_csv(SAVED / "fidelity.csv")
     new = pd.read_csv(golden_run / "fidelity.csv")

@@ -201,10 +201,16 @@ class Experiment(BaseModel):
         """The experiment proper, on already selected inputs."""
         raise NotImplementedError(f"{type(self).__name__} does not define run()")
 
+    def truth_stems(self, region: xr.Dataset) -> tuple[str, ...]:
+        """The stems of the further results :meth:`truth_outputs` writes on ``region`` (the
+        run's artefacts, so a missing or replaced one makes the stage run again)."""
+        return ()
+
     def truth_outputs(
         self, inputs: ExperimentInputs, result: xr.Dataset, region: xr.Dataset, seed: int = 0
     ) -> dict[str, xr.Dataset]:
-        """Further results on a region with truth (``experiments/<stem>.nc`` by stem)."""
+        """Further results on a region with truth (``experiments/<stem>.nc`` by stem), one per
+        stem of :meth:`truth_stems`."""
         return {}
 
     # ------------------------------------------------------------------ output

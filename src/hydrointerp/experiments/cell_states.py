@@ -133,12 +133,18 @@ class CellStates(Experiment):
         ds.attrs["cluster"] = int(cluster)
         return ds
 
+    def truth_stems(self, region: xr.Dataset) -> tuple[str, ...]:
+        """``probe`` and ``decoding`` on a region with truth and glaciers (cover above 1 %)."""
+        if "flow_component" not in region or not bool((region["glacier_fraction"] > 0.01).any()):
+            return ()
+        return ("probe", "decoding")
+
     def truth_outputs(
         self, inputs: ExperimentInputs, result: xr.Dataset, region: xr.Dataset, seed: int = 0
     ) -> dict[str, xr.Dataset]:
         """On a region with glaciers and truth: the probe of the selected units against the
         true glacier melt, and the decoding control (:mod:`hydrointerp.fidelity.decoding`)."""
-        if "flow_component" not in region or not bool((region["glacier_fraction"] > 0.01).any()):
+        if not self.truth_stems(region):
             return {}
         cluster = int(result.attrs.get("cluster", 0))
         return {

@@ -209,6 +209,11 @@ def run_experiment_task(task: ExperimentTask, tasks: Any = None) -> dict[str, An
         if has_truth(ctx):
             region = load_region(ctx.path(ds.REGION))
             extra = exp.truth_outputs(exp.select(inputs), result, region, ctx.config.seed)
+            if sorted(extra) != sorted(exp.truth_stems(region)):
+                raise RuntimeError(
+                    f"{type(exp).__name__}.truth_outputs wrote {sorted(extra)}, its truth_stems"
+                    f" say {sorted(exp.truth_stems(region))}"
+                )
             for stem, further in extra.items():
                 write_experiment(further, ctx.run_dir, stem, exp.record(), fmt)
                 out[stem] = f"experiments/{stem}{SUFFIXES[fmt]}"
@@ -264,10 +269,14 @@ def outputs_of(name: str) -> Callable[[RunContext], list[Path]]:
 
     def _outputs(ctx: RunContext) -> list[Path]:
         exp = ctx.config.experiments.experiment(name)
-        return [
-            ctx.path(_result_path(ctx.config, v, variant_experiment(exp, v)))
-            for v in variants_of(ctx, name)
-        ]
+        variants = variants_of(ctx, name)
+        out = [ctx.path(_result_path(ctx.config, v, variant_experiment(exp, v))) for v in variants]
+        if any(v.name == "model" for v in variants) and has_truth(ctx):
+            with xr.open_dataset(ctx.path(ds.REGION), engine="h5netcdf") as region:
+                stems = exp.truth_stems(region)
+            suffix = SUFFIXES[ctx.config.experiments.output_format]
+            out += [ctx.path("experiments", f"{stem}{suffix}") for stem in stems]
+        return out
 
     return _outputs
 
