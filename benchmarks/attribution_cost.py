@@ -31,6 +31,7 @@ from captum.attr import Occlusion
 
 from hydrointerp.cli.resolve import resolve_inputs
 from hydrointerp.experiments.attribution_methods import METHOD_NAMES, METHODS, AttributionSettings
+from hydrointerp.experiments.completeness import ig_completeness
 from hydrointerp.experiments.method_maps import attribute
 from hydrointerp.experiments.perturbation import Perturbation
 from hydrointerp.models.keras_import import load_keras_model
@@ -84,7 +85,7 @@ def main() -> int:
             f" per-window reference {ref_sec * args.days:.1f} s scaled: {ratio:.1f}x"
         )
     if "integrated_gradients" in results or not args.methods:
-        _completeness(inputs, model, args.ig_steps)
+        _completeness(inputs, args.ig_steps)
     for method, ds in results.items():
         if "attribution_by_lag" in ds:
             lag = np.abs(ds["attribution_by_lag"]).sum(("station", "time", "channel"))
@@ -115,22 +116,16 @@ def _occlusion_reference(inputs, model, fast) -> float:  # noqa: ANN001
     return sec
 
 
-def _completeness(inputs, model, n_steps: int) -> None:  # noqa: ANN001
+def _completeness(inputs, n_steps: int) -> None:  # noqa: ANN001
     """Sum of zero-baseline IG attributions against f(x) - f(0), per station and day."""
-    s = AttributionSettings(signed=True, n_steps=n_steps)
-    maps = attribute(inputs, "integrated_gradients", s, [(0, 1, 2)], lags=False, progress=False)
-    total = maps["attribution"].sum(("lat", "lon", "channel")).values  # [S, T]
-    frames = torch.as_tensor(inputs.frames_array())
-    x = torch.stack([frames[t - 365 : t] for t in inputs.target_indices()])
-    with torch.no_grad():
-        dy = (model(x) - model(torch.zeros_like(x))).T.numpy()
-    rel = np.abs(total - dy) / np.abs(dy)
-    big = np.abs(dy) >= np.median(np.abs(dy))
+    gap = ig_completeness(inputs, n_steps)
+    rel, change = gap["relative_error"].values, np.abs(gap["change"].values)
+    big = change >= np.median(change)
     print(
-        f"IG completeness (n_steps={s.n_steps}): |error| / |f(x) - f(0)| median"
-        f" {np.median(rel):.2%}, max {rel.max():.2%}; over the larger half of |f(x) - f(0)|"
-        f" max {rel[big].max():.2%}; summed |error| / summed |change|"
-        f" {np.abs(total - dy).sum() / np.abs(dy).sum():.2%}"
+        f"IG completeness (n_steps={gap.attrs['n_steps']}): |error| / |f(x) - f(0)| median"
+        f" {gap.attrs['median_relative_error']:.2%}, max {gap.attrs['max_relative_error']:.2%};"
+        f" over the larger half of |f(x) - f(0)| max {np.nanmax(rel[big]):.2%}; summed |error| /"
+        f" summed |change| {gap.attrs['summed_relative_error']:.2%}"
     )
 
 

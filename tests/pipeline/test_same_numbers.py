@@ -57,21 +57,15 @@ def _numbers(ds: xr.Dataset) -> xr.Dataset:
 
 def stage_versions(run_dir: Path) -> dict[str, list]:
     """``{file: [stage, version]}``: the stage of today's code that writes each output of the
-    golden run ``run_dir`` (paths relative to it), and that stage's version. A stage's files
-    are its declared outputs and the further results its run log names (``probe.nc`` and
-    ``decoding.nc`` of ``experiment.cell_states``)."""
+    golden run ``run_dir`` (its declared outputs, paths relative to ``run_dir``), and that
+    stage's version."""
     cfg = load_config(GOLDEN / "golden.yaml")
     ctx = RunContext(cfg, run_dir, None, None)
-    log = json.loads((run_dir / "run_log.json").read_text())["stages"]
-    out: dict[str, list] = {}
-    for stage in build_stages(cfg):
-        files = [Path(p).relative_to(run_dir).as_posix() for p in stage.outputs(ctx)]
-        info = log.get(stage.name, {}).get("info") or {}
-        for run in info.get("runs", []) if isinstance(info, dict) else []:
-            files += [v for v in run.values() if str(v).startswith("experiments/")]
-        for f in files:
-            out[f] = [stage.name, stage.version]
-    return out
+    return {
+        Path(path).relative_to(run_dir).as_posix(): [stage.name, stage.version]
+        for stage in build_stages(cfg)
+        for path in stage.outputs(ctx)
+    }
 
 
 def same_numbers(old: xr.Dataset, new: xr.Dataset) -> bool:
