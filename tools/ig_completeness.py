@@ -1,14 +1,14 @@
 """Print how complete a run's integrated-gradients maps are at several step counts.
 
-    python tools/ig_completeness.py RUN_DIR [--days 4] [--steps 8,16,32,64] [--experiment heat_map]
+    python tools/ig_completeness.py RUN_DIR [--days 4] [--steps 8,16,32,64] [--method NAME]
 
 The model of ``RUN_DIR`` (a finished run directory: its config, region and trained ensemble) on
 ``--days`` target days spread evenly over the experiment's targets; for each step count the
-zero-baseline IG attributions of every station and day are summed and compared with the change
-``f(x) - f(0)`` they should add up to (:func:`hydrointerp.experiments.completeness.
-ig_completeness`). Printed per step count: the median and maximum relative gap, the summed gap
-(sum |gap| / sum |change|) and the seconds. The attribution settings (batch) are the run's own
-for the experiment's IG method where it has one.
+IG attributions (``--method``: zero or climatology baseline) of every station and day are
+summed and compared with the change ``f(x) - f(baseline)`` they should add up to
+(:func:`hydrointerp.experiments.completeness.ig_completeness`). Printed per step count: the
+median and maximum relative gap, the summed gap (sum |gap| / sum |change|) and the seconds. The
+attribution settings (batch) are the run's own for the experiment's IG method where it has one.
 """
 
 from __future__ import annotations
@@ -31,6 +31,11 @@ def main() -> None:
     ap.add_argument("--days", type=int, default=4)
     ap.add_argument("--steps", default="8,16,32,64")
     ap.add_argument("--experiment", default="heat_map")
+    ap.add_argument(
+        "--method",
+        default="integrated_gradients",
+        choices=["integrated_gradients", "integrated_gradients_climatology"],
+    )
     ap.add_argument("--shared", default=None, help="the shared folder, for runs on its data")
     args = ap.parse_args()
     cfg = load_config(args.run_dir / "config.yaml")
@@ -43,14 +48,14 @@ def main() -> None:
     settings = exp.attribution_settings()
     n_st = inputs.stations.sizes["station"]
     print(
-        f"{args.run_dir}: integrated gradients (zero baseline) of the model, {n_st} stations x"
+        f"{args.run_dir}: {args.method} of the model, {n_st} stations x"
         f" {len(pick)} target days ({', '.join(str(t.date()) for t in inputs.target_times)})"
     )
     print("| steps | median gap | max gap | summed gap | seconds |")
     print("|---:|---:|---:|---:|---:|")
     for n in (int(v) for v in args.steps.split(",")):
         t0 = time.perf_counter()
-        gap = ig_completeness(inputs, n, settings)
+        gap = ig_completeness(inputs, n, settings, method=args.method)
         a = gap.attrs
         print(
             f"| {n} | {a['median_relative_error']:.2%} | {a['max_relative_error']:.2%} |"

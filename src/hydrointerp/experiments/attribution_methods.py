@@ -121,6 +121,12 @@ METHOD_NAMES = tuple(METHODS)
 #: File-name suffix of each method's results (``""``: the published perturbation).
 METHOD_SUFFIXES = {m: "" if m == "perturbation" else f"_{m}" for m in METHODS}
 GRADIENT_METHODS = tuple(m for m, v in METHODS.items() if v.family == GRADIENT)
+#: the integrated-gradients methods, whose maps should add up to f(x) - f(baseline)
+#: (:mod:`hydrointerp.experiments.completeness`)
+IG_METHODS = ("integrated_gradients", "integrated_gradients_climatology")
+#: an IG map whose summed completeness gap is above this is not converged (its fidelity rows
+#: are flagged ``not_converged``): its parts do not add up to the change they explain
+COMPLETENESS_TOL = 0.05
 ABLATION_BASELINES = ("zero", "climatology")
 BASIN_SOURCES = ("basin_mask", "in_near")
 

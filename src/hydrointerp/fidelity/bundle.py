@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import xarray as xr
 
+from hydrointerp.experiments.attribution_methods import COMPLETENESS_TOL
 from hydrointerp.fidelity.skill import ScoreRow, reference_row, skill_row
 
 MIN_CONVERGED_MASKS = 160  # masks per day below which an unconverged map is flagged
@@ -52,7 +53,11 @@ RANDOMISED = ("random_head", "random_lstm", "random_all")
 
 def is_converged(ds: xr.Dataset) -> bool:
     """True unless a mask experiment stopped at its mask budget below
-    :data:`MIN_CONVERGED_MASKS` (its tolerance never bound)."""
+    :data:`MIN_CONVERGED_MASKS` (its tolerance never bound), or an integrated-gradients map's
+    own completeness check missed its totals by more than
+    :data:`~hydrointerp.experiments.attribution_methods.COMPLETENESS_TOL`."""
+    if float(ds.attrs.get("completeness_gap", 0.0)) > COMPLETENESS_TOL:
+        return False
     if "masks_per_day" in ds.attrs:
         used = int(ds.attrs["masks_per_day"])
     elif "masks_used" in ds.coords:

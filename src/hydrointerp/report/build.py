@@ -248,8 +248,10 @@ def _fidelity_section(run_dir: Path, figures: list[Path], embed: bool) -> str:
     body += h.note(
         f"{len(passed)} of {len(main)} scores pass (skill interval above 0, no flag)."
         + (
-            " Some experiments ran with too few masks to converge: their rows are flagged"
-            " not_converged; run `hydrointerp run fidelity` for the converged table."
+            " Some maps are not converged (flag not_converged): a mask sweep stopped at its"
+            " budget (`hydrointerp run fidelity` has the converged masks), or an"
+            " integrated-gradients map misses f(x) - f(baseline) by more than 5 % (raise"
+            " n_steps; tools/ig_completeness.py)."
             if main["flag"].fillna("").str.contains("not_converged").any()
             else ""
         )
