@@ -12,7 +12,7 @@ import xarray as xr
 
 from hydrointerp.errors import ConfigError
 from hydrointerp.experiments.attribution_methods import COMPLETENESS_TOL
-from hydrointerp.experiments.catalog import HeatMap
+from hydrointerp.experiments.catalog import ChannelImportance, DailyMaps, HeatMap
 from hydrointerp.experiments.completeness import CHECK_DAYS, ig_completeness
 from hydrointerp.experiments.method_maps import with_targets
 from hydrointerp.fidelity.bundle import is_converged
@@ -47,6 +47,20 @@ def test_heat_map_records_its_completeness(inputs, method) -> None:  # noqa: ANN
     np.testing.assert_allclose(
         coarse.attrs["completeness_gap"], again.attrs["summed_relative_error"], rtol=1e-6
     )
+
+
+@pytest.mark.parametrize(
+    "exp",
+    [
+        DailyMaps(method="integrated_gradients", n_steps=1, gifs=False),
+        ChannelImportance(method="integrated_gradients", n_steps=1),
+    ],
+    ids=["daily", "channels"],
+)
+def test_every_map_experiment_checks_itself(inputs, exp) -> None:  # noqa: ANN001
+    """Experiments 1 and 2 with IG record the same check (one rule for the map experiments)."""
+    result = exp(inputs)
+    assert result.attrs["completeness_gap"] > COMPLETENESS_TOL and not is_converged(result)
 
 
 def test_other_methods_carry_no_check_and_are_refused(inputs) -> None:  # noqa: ANN001

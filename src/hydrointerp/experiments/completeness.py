@@ -14,8 +14,9 @@ along the path (docs/benchmark.md).
 :func:`ig_completeness` measures it on any :class:`~hydrointerp.experiments.inputs.
 ExperimentInputs` whose predictor has networks (a single model or an ensemble, whose
 attribution and change are both member means); ``tools/ig_completeness.py RUN_DIR`` prints it
-for the model of a run directory at several step counts. Every heat map made with an IG method
-checks itself on :data:`CHECK_DAYS` days (:func:`completeness_attrs`), and its fidelity rows are
+for the model of a run directory at several step counts. Every map experiment (heat map,
+Experiments 1 and 2) made with an IG method checks itself on :data:`CHECK_DAYS` days
+(:func:`completeness_attrs`, called by ``MapExperiment.__call__``), and its fidelity rows are
 flagged ``not_converged`` when the maps miss their totals by more than
 :data:`~hydrointerp.experiments.attribution_methods.COMPLETENESS_TOL`.
 """

@@ -31,7 +31,6 @@ from pydantic import Field
 from tqdm.auto import tqdm
 
 from hydrointerp.experiments.base import Figure
-from hydrointerp.experiments.completeness import completeness_attrs
 from hydrointerp.experiments.engine import PerturbationEngine, weigh
 from hydrointerp.experiments.inputs import ExperimentInputs
 from hydrointerp.experiments.map_experiment import MAP_CONTROLS, MapExperiment
@@ -263,7 +262,6 @@ class HeatMap(MapExperiment):
             {f"attribution_{k}": v for k, v in maps.attrs.items()},
             method=self.method,
             **_time_attrs(inputs),
-            **completeness_attrs(inputs, self.method, self.attribution_settings()),
         )
         return ds
 

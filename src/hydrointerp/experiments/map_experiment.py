@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+import xarray as xr
 from pydantic import Field, field_validator
 
 from hydrointerp.experiments.attribution_methods import (
@@ -20,6 +21,8 @@ from hydrointerp.experiments.attribution_methods import (
     result_name,
 )
 from hydrointerp.experiments.base import Experiment
+from hydrointerp.experiments.completeness import completeness_attrs
+from hydrointerp.experiments.inputs import ExperimentInputs
 from hydrointerp.experiments.perturbation import Perturbation
 
 #: fidelity controls of the perturbation-map experiments (hydrointerp.fidelity.controls)
@@ -60,6 +63,16 @@ class MapExperiment(Experiment):
         except Exception as exc:
             raise ValueError(str(exc)) from None
         return value
+
+    def __call__(self, inputs: ExperimentInputs, progress: bool = False) -> xr.Dataset:
+        """Run the experiment on ``inputs``; an integrated-gradients result also records its
+        own completeness check (:func:`~hydrointerp.experiments.completeness.
+        completeness_attrs`), which the fidelity rows read (``not_converged`` above the
+        tolerance)."""
+        chosen = self.select(inputs)
+        result = self.run(chosen, progress)
+        result.attrs.update(completeness_attrs(chosen, self.method, self.attribution_settings()))
+        return result
 
     def attribution_settings(self) -> AttributionSettings:
         """The settings of the attribution method (``attribution``, ``n_steps``, the seed)."""
