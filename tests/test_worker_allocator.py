@@ -44,7 +44,7 @@ def test_tune_allocator_in_a_nanny_environment() -> None:
         os.environ["HYDROINTERP_MALLOC_TUNING"] = "0"
         off = scale.tune_allocator()
         untuned = churn_faults()
-        scale._TUNED.clear()
+        scale.tune_allocator.cache_clear()
         del os.environ["HYDROINTERP_MALLOC_TUNING"]
         on = scale.tune_allocator()
         tuned = churn_faults()

@@ -17,11 +17,9 @@ import argparse
 import time
 from pathlib import Path
 
-import numpy as np
-
 from hydrointerp.config import load_config
-from hydrointerp.experiments.completeness import ig_completeness
-from hydrointerp.experiments.method_maps import with_targets
+from hydrointerp.experiments.attribution_methods import IG_METHODS
+from hydrointerp.experiments.completeness import ig_completeness, spread_targets
 from hydrointerp.pipeline.experiment_stages import VariantSource
 
 
@@ -34,22 +32,20 @@ def main() -> None:
     ap.add_argument(
         "--method",
         default="integrated_gradients",
-        choices=["integrated_gradients", "integrated_gradients_climatology"],
+        choices=list(IG_METHODS),
     )
     ap.add_argument("--shared", default=None, help="the shared folder, for runs on its data")
     args = ap.parse_args()
     cfg = load_config(args.run_dir / "config.yaml")
     source = VariantSource(str(args.run_dir), cfg, args.shared, args.experiment, "model")
     _, _, exp = source.resolve()
-    inputs = source.load()
-    targets = inputs.target_indices()
-    pick = targets[np.unique(np.linspace(0, len(targets) - 1, args.days).round().astype(int))]
-    inputs = with_targets(inputs, pick)
+    inputs = spread_targets(source.load(), args.days)
     settings = exp.attribution_settings()
     n_st = inputs.stations.sizes["station"]
+    dates = ", ".join(str(t.date()) for t in inputs.target_times)
     print(
         f"{args.run_dir}: {args.method} of the model, {n_st} stations x"
-        f" {len(pick)} target days ({', '.join(str(t.date()) for t in inputs.target_times)})"
+        f" {len(inputs.target_times)} target days ({dates})"
     )
     print("| steps | median gap | max gap | summed gap | seconds |")
     print("|---:|---:|---:|---:|---:|")

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import functools
 import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
@@ -50,9 +51,9 @@ T = TypeVar("T")
 #: 64 MiB of free heap top is kept for the next allocation
 M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3
 MMAP_THRESHOLD_BYTES, TRIM_THRESHOLD_BYTES = 32 * 2**20, 64 * 2**20
-_TUNED: list[bool] = []
 
 
+@functools.cache
 def tune_allocator() -> bool:
     """Raise glibc's mmap and trim thresholds in this process (once), so that the tensors a
     task allocates and frees over and over are reused instead of mapped and faulted in anew.
@@ -60,19 +61,15 @@ def tune_allocator() -> bool:
     Returns True when the thresholds are set (now or before); False off glibc, or with
     ``HYDROINTERP_MALLOC_TUNING=0``.
     """
-    if _TUNED:
-        return _TUNED[0]
-    ok = False
-    if sys.platform.startswith("linux") and os.environ.get("HYDROINTERP_MALLOC_TUNING") != "0":
-        try:
-            libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-            ok = bool(libc.mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD_BYTES)) and bool(
-                libc.mallopt(M_TRIM_THRESHOLD, TRIM_THRESHOLD_BYTES)
-            )
-        except (OSError, AttributeError):  # not glibc (musl, ...): nothing to tune
-            ok = False
-    _TUNED.append(ok)
-    return ok
+    if not sys.platform.startswith("linux") or os.environ.get("HYDROINTERP_MALLOC_TUNING") == "0":
+        return False
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        return bool(libc.mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD_BYTES)) and bool(
+            libc.mallopt(M_TRIM_THRESHOLD, TRIM_THRESHOLD_BYTES)
+        )
+    except (OSError, AttributeError):  # not glibc (musl, ...): nothing to tune
+        return False
 
 
 def _call_with_threads(fn: Callable[..., T], threads: int, args: Any) -> T:

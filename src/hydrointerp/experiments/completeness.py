@@ -138,11 +138,17 @@ def completeness_attrs(
     converged (:func:`hydrointerp.fidelity.bundle.is_converged`)."""
     if method not in IG_METHODS:
         return {}
-    targets = inputs.target_indices()
-    pick = targets[np.unique(np.linspace(0, len(targets) - 1, CHECK_DAYS).round().astype(int))]
-    gap = ig_completeness(with_targets(inputs, pick), settings.n_steps, settings, method=method)
+    days = spread_targets(inputs, CHECK_DAYS)
+    gap = ig_completeness(days, settings.n_steps, settings, method=method)
     return {
         "completeness_gap": gap.attrs["summed_relative_error"],
         "completeness_median_gap": gap.attrs["median_relative_error"],
-        "completeness_days": len(pick),
+        "completeness_days": len(days.target_times),
     }
+
+
+def spread_targets(inputs: ExperimentInputs, n: int) -> ExperimentInputs:
+    """``inputs`` on ``n`` of its target days spread evenly, the first and last included."""
+    targets = inputs.target_indices()
+    pick = np.unique(np.linspace(0, len(targets) - 1, n).round().astype(int))
+    return with_targets(inputs, targets[pick])
